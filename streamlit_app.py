@@ -1,0 +1,31 @@
+"""Entry point: page config, the navigation over pages/, and the sidebar every page shares."""
+
+import streamlit as st
+
+from ui.render import md_escape
+from ui.state import current_data, current_run, show_notices
+
+st.set_page_config(page_title="ML Workbench", page_icon=":material/science:", layout="wide")
+
+# Only pages that work are listed; st.navigation turns off pages/ auto-discovery.
+PAGES = [
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
+    st.Page("pages/explore.py", title="Explore", icon=":material/monitoring:"),
+]
+
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    data = current_data()
+    if data is None:
+        st.caption("No data set loaded")
+    else:
+        st.markdown(f"**Data:** {md_escape(data.name)}")
+        st.caption(data.shape_text)
+    run = current_run()
+    if run is not None:
+        st.markdown(f"**Model:** {md_escape(run.label)}")
+        st.caption(f"run {run.run_id} · {run.task}")
+
+show_notices()
+page.run()

@@ -1,0 +1,16 @@
+"""Shared test settings: where the real data lives, and the repo root on sys.path."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+needs_shared_data = pytest.mark.skipif(
+    not SHARED_DATA.exists(), reason="../shared/data is absent (fresh clone without the course files)"
+)
