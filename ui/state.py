@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.schema import Roles, guess_roles, infer_task
+from core.schema import guess_roles, infer_task
 
 DATA = "wb_data"
 RUNS = "wb_runs"
@@ -49,15 +49,11 @@ class LoadedData:
         return self.df[cols]
 
 
-def roles_for(df: pd.DataFrame, target: str | None = None) -> Roles:
-    return guess_roles(df, target=target)
-
-
-def set_data(name: str, df: pd.DataFrame, source: str) -> LoadedData:
-    """Make df this session's data set, with guessed roles and task. Runs already trained stay."""
+def loaded_data(name: str, df: pd.DataFrame, source: str) -> LoadedData:
+    """A LoadedData for df with guessed roles and task (no session state touched)."""
     roles = guess_roles(df)
     task = infer_task(df[roles.target]) if roles.target else None
-    data = LoadedData(
+    return LoadedData(
         name=name,
         df=df,
         source=source,
@@ -68,6 +64,11 @@ def set_data(name: str, df: pd.DataFrame, source: str) -> LoadedData:
         task=task,
         reasons=roles.reasons,
     )
+
+
+def set_data(name: str, df: pd.DataFrame, source: str) -> LoadedData:
+    """Make df this session's data set, with guessed roles and task. Runs already trained stay."""
+    data = loaded_data(name, df, source)
     st.session_state[DATA] = data
     return data
 
