@@ -90,6 +90,9 @@ GRID_DEFAULT_FOLDS = 5
 BACKGROUND_ROWS = 1_000
 # joblib compression of the model file; core.artifacts writes the download with the same level.
 JOBLIB_COMPRESS = 3
+# PyTorch fits report an epoch (and check Stop) at most this often: each report reads the loss
+# back from the device, a synchronization a GPU should not pay every epoch.
+EPOCH_CALLBACK_EVERY_S = 0.2
 # Cross-validation and grid-search scoring (higher is better): the material's neg MSE for regression.
 CV_SCORING = {"regression": "neg_mean_squared_error", "classification": "accuracy"}
 
@@ -272,6 +275,13 @@ def _features_and_kinds(
     return features, {c: chosen[c] for c in features}
 
 
+def _shown(value: Any) -> str:
+    """A data value as a message shows it: text quoted, numbers plain (no numpy type names)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _class_labels(y: pd.Series) -> pd.Series:
     """Class labels sklearn can sort and compare: numbers and booleans as they are, everything
     else as Python objects, and mixed types (e.g. 1 and "3+") as strings."""
@@ -292,6 +302,11 @@ def _prepare_target(y: pd.Series, task: str | None, target: str, notes: list[str
     """The target as regression numbers or class labels, and the task it supports."""
     if task is not None and task not in TASKS:
         raise TrainingError(f"Unknown task {task!r}: use regression, binary or multiclass.")
+    if y.nunique() < 2:
+        raise TrainingError(
+            f"{target} has a single value ({_shown(y.iloc[0])}) in every row, so there is nothing to learn: "
+            "pick another target or load rows with other values."
+        )
     task = task or infer_task(y)
     if task == "regression":
         if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
@@ -299,24 +314,13 @@ def _prepare_target(y: pd.Series, task: str | None, target: str, notes: list[str
             bad = y[numbers.isna()]
             if len(bad):
                 raise TrainingError(
-                    f"{target} is not numeric (for example {bad.iloc[0]!r}), so it cannot be a regression "
+                    f"{target} is not numeric (for example {_shown(bad.iloc[0])}), so it cannot be a regression "
                     "target: pick a numeric column, or train a classifier."
                 )
             y = numbers
-        y = y.astype(float)
-        if y.nunique() < 2:
-            raise TrainingError(
-                f"{target} has the same value ({y.iloc[0]:g}) in every row, so there is nothing to predict: "
-                "pick another target."
-            )
-        return y, task
+        return y.astype(float), task
     labels = _class_labels(y)
     counts = labels.value_counts()
-    if len(counts) < 2:
-        raise TrainingError(
-            f"{target} has a single class ({counts.index[0]!r}) in every row, so there is nothing to classify: "
-            "pick another target or load rows with other values."
-        )
     if len(counts) > MAX_CLASSES:
         raise TrainingError(
             f"{target} has {len(counts):,} distinct values, too many for classification: train a regression "
@@ -346,7 +350,7 @@ def _check_rows(y: pd.Series, task: str, target: str, test_size: float, folds: i
         rare = counts[counts < 2]
         if len(rare):
             raise TrainingError(
-                f"Class {rare.index[0]!r} of {target} has only 1 row; a stratified split needs at least 2 rows "
+                f"Class {_shown(rare.index[0])} of {target} has only 1 row; a stratified split needs at least 2 rows "
                 "per class: remove that class's rows or merge it with another class."
             )
         if n_test < len(counts) or n_train < len(counts):
@@ -366,7 +370,7 @@ def _check_fold_classes(y_train: pd.Series, target: str, folds: int) -> None:
     rare = counts[counts < folds]
     if len(rare):
         raise TrainingError(
-            f"Class {rare.index[0]!r} of {target} has only {int(rare.iloc[0])} training rows, fewer than the "
+            f"Class {_shown(rare.index[0])} of {target} has only {int(rare.iloc[0])} training rows, fewer than the "
             f"{folds} folds: use fewer folds, or more rows of that class."
         )
 
@@ -611,6 +615,7 @@ def train(
             return bool(stop())
 
         fit_params["model__epoch_callback"] = epoch_callback
+        fit_params["model__callback_every_s"] = EPOCH_CALLBACK_EVERY_S
     report(fit_from, f"fitting {spec.label} on {len(X_train):,} rows" + (f" ({device})" if spec.uses_device else ""))
     try:
         began = time.perf_counter()
