@@ -133,7 +133,6 @@ if target_tab.open:
     with target_tab:
         if target is None:
             st.info("No target is chosen. Pick one on the Data page to see how the features relate to it.")
-            st.page_link("pages/data.py", label="Go to the Data page", icon=":material/dataset:")
         else:
             usable = [by_name[c] for c in data.features
                       if c in by_name and data.kinds.get(c) in ("numeric", "categorical")]
