@@ -6,20 +6,12 @@ mostly numeric column, integer-coded categories, a free-text column.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
-from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline
 
-from core.preprocessing import build_preprocessor
-from core.schema import feature_schema, infer_task
-from core.training import TrainResult
+from core.training import TrainResult, train
 
 
 def loan_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -79,62 +71,24 @@ def review_frame(n: int = 120, seed: int = 2) -> pd.DataFrame:
 def make_run(
     df: pd.DataFrame,
     target: str,
-    estimator: BaseEstimator | None = None,
-    kinds: dict[str, str] | None = None,
-    dense: bool = False,
-    model: str = "test_model",
-    library: str = "scikit-learn",
+    model: str = "gradient_boosting",
+    params: dict[str, Any] | None = None,
     device: str = "cpu",
+    kinds: dict[str, str] | None = None,
 ) -> TrainResult:
-    """A TrainResult the way training.train builds one: split, fit the Pipeline, score the held-out rows."""
-    features = [c for c in df.columns if c != target]
-    y = df[target]
-    task = infer_task(y)
-    X_train, X_test, y_train, y_test = train_test_split(
-        df[features], y, test_size=0.25, random_state=7, stratify=y if task != "regression" else None
-    )
-    schema = feature_schema(X_train, kinds)
-    if estimator is None:
-        estimator = LinearRegression() if task == "regression" else LogisticRegression(max_iter=500)
-    pipeline = Pipeline([("preprocess", build_preprocessor(schema, dense=dense)), ("model", estimator)])
-    pipeline.fit(X_train, y_train)
-    y_pred = pipeline.predict(X_test)
-    classifier = task != "regression"
-    y_proba = pipeline.predict_proba(X_test) if classifier else None
-    if classifier:
-        metrics = {"accuracy": float(np.mean(y_pred == y_test.to_numpy()))}
-    else:
-        metrics = {"rmse": float(np.sqrt(np.mean((y_pred - y_test.to_numpy()) ** 2)))}
-    digest = hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()).hexdigest()
-    return TrainResult(
-        run_id=uuid.uuid4().hex[:8],
-        model=model,
-        label=f"{type(estimator).__name__} on {target}",
-        library=library,
-        params=estimator.get_params(deep=False) if library == "scikit-learn" else {},
-        task=task,
-        target=target,
-        features=features,
-        schema=schema,
-        pipeline=pipeline,
-        classes=list(pipeline.classes_) if classifier else None,
-        metrics=metrics,
-        timings={"fit_s": 0.01, "predict_s": 0.001},
-        device=device,
-        X_test=X_test,
-        y_test=y_test,
-        y_pred=y_pred,
-        y_proba=y_proba,
-        X_background=X_train.iloc[:100],
-        dataset="synthetic",
-        data_fingerprint={"rows": len(df), "columns": df.shape[1], "sha256": digest},
-        created="2025-01-01T00:00:00+00:00",
-    )
+    """A run the way the Train page makes one: training.train on df, 25% held out, seed 7."""
+    return train(df, target=target, model=model, params=params, device=device, test_size=0.25,
+                 random_state=7, kinds=kinds, dataset="synthetic")
 
 
-def loan_run(estimator: BaseEstimator | None = None) -> TrainResult:
-    return make_run(loan_frame(), "Loan_Status", estimator or GradientBoostingClassifier(n_estimators=30, random_state=0))
+def loan_run(model: str = "gradient_boosting", params: dict[str, Any] | None = None) -> TrainResult:
+    return make_run(loan_frame(), "Loan_Status", model, params or ({"n_estimators": 30} if model == "gradient_boosting" else None))
 
 
-def house_run(estimator: BaseEstimator | None = None) -> TrainResult:
-    return make_run(house_frame(), "MEDV", estimator or RandomForestRegressor(n_estimators=20, max_depth=6, random_state=0))
+def house_run(model: str = "random_forest", params: dict[str, Any] | None = None) -> TrainResult:
+    return make_run(house_frame(), "MEDV", model, params or ({"n_estimators": 20, "max_depth": 6} if model == "random_forest" else None))
+
+
+def review_run(model: str = "logistic_regression") -> TrainResult:
+    """The material's Yelp pipeline: a text column vectorized, then a linear classifier."""
+    return make_run(review_frame(), "Liked", model, kinds={"Review": "text"})

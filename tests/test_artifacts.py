@@ -12,7 +12,7 @@ import joblib
 import numpy as np
 import pytest
 from conftest import ROOT
-from fitted_runs import house_frame, house_run, loan_frame, loan_run, make_run, review_frame
+from fitted_runs import house_frame, house_run, loan_frame, loan_run, make_run, review_run
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
@@ -123,7 +123,7 @@ def test_load_refuses_garbage_and_non_models(tmp_path):
 
 @pytest.mark.parametrize(
     "make",
-    [loan_run, house_run, lambda: make_run(review_frame(), "Liked")],
+    [loan_run, house_run, review_run],
     ids=["classifier-with-missing-values", "regressor", "text-pipeline"],
 )
 def test_file_reloads_in_a_fresh_process_with_identical_predictions(make, tmp_path):
@@ -155,7 +155,8 @@ def test_verify_reports_identical_predictions(loan, house):
     assert check.seconds > 0
     check = artifacts.verify_run(house, artifacts.dump(house), limit=40)
     assert check.ok and check.rows == 40
-    assert check.message == "verified: 40 rows, identical predictions"
+    # A parallel forest sums its trees in varying order, so the last bits may differ; that is said.
+    assert check.message.startswith("verified: 40 rows, identical predictions")
 
 
 def test_verify_reports_a_difference_instead_of_hiding_it(house):
@@ -187,14 +188,14 @@ def test_model_card_says_what_where_how(loan):
     for heading in ("## Data", "## Features", "## Metrics", "## Intended use and limitations", "## How to load it"):
         assert heading in card
     assert "Credit\\_History" in card  # column names escaped: markdown in a name stays text
-    assert f"{loan.data_fingerprint['rows']} rows x {loan.data_fingerprint['columns']} columns" in card
+    assert f"{loan.data_fingerprint['rows']} rows x {len(loan.data_fingerprint['columns'])} columns" in card
     assert "scikit-learn 1." in card and f"{len(blob):,} bytes" in card
 
 
 def test_model_card_escapes_markdown_in_user_text():
     df = house_frame(n=60)
     df = df.rename(columns={"RM": "[click](http://evil.example)"})
-    run = make_run(df, "MEDV")
+    run = make_run(df, "MEDV", "linear_regression")
     rendered = artifacts.model_card(run, "0" * 64).split("## How to load it")[0]  # code blocks stay literal
     assert "[click](http" not in rendered
     assert "\\[click\\]\\(http" in rendered
@@ -203,14 +204,12 @@ def test_model_card_escapes_markdown_in_user_text():
 @pytest.mark.skipif(not HAS_TORCH_MODELS, reason="core/torch_models.py (torch helper) is not there yet")
 @pytest.mark.parametrize("task", ["regression", "binary"])
 def test_torch_pipeline_loads_in_a_cpu_only_process(task, tmp_path):
-    from core.torch_models import TorchMLPClassifier, TorchMLPRegressor
-
+    small = {"hidden_layers": "8", "epochs": 30}
     if task == "regression":
-        run = make_run(house_frame(n=200), "MEDV", TorchMLPRegressor(hidden_layers=(8,), epochs=30, random_state=0),
-                       dense=True, model="torch_mlp", library="pytorch")
+        run = make_run(house_frame(n=200), "MEDV", "torch_mlp", small)
     else:
-        run = make_run(loan_frame(n=200), "Loan_Status", TorchMLPClassifier(hidden_layers=(8,), epochs=30, random_state=0),
-                       dense=True, model="torch_mlp", library="pytorch")
+        run = make_run(loan_frame(n=200), "Loan_Status", "torch_mlp", small)
+    assert run.library == "pytorch"
     blob = artifacts.dump(run)
     assert "torch" in artifacts.metadata(artifacts.load(blob))["versions"]
     got = fresh_load(tmp_path, blob, run.X_test, {"CUDA_VISIBLE_DEVICES": ""})
@@ -226,10 +225,8 @@ def test_cuda_trained_torch_model_verifies_on_cpu(monkeypatch):
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU: the CPU pickling path is covered by test_torch_pipeline_loads_in_a_cpu_only_process")
-    from core.torch_models import TorchMLPRegressor
-
-    run = make_run(house_frame(n=200), "MEDV", TorchMLPRegressor(hidden_layers=(8,), epochs=30, random_state=0, device="cuda"),
-                   dense=True, model="torch_mlp", library="pytorch", device="cuda")
+    run = make_run(house_frame(n=200), "MEDV", "torch_mlp", {"hidden_layers": "8", "epochs": 30}, device="cuda")
+    assert run.device == "cuda"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     check = artifacts.verify_run(run, artifacts.dump(run))
     assert check.ok, check.message
