@@ -338,18 +338,37 @@ class _Source:
         """What pandas reads: the path (fastest) or a fresh in-memory stream."""
         return str(self.path) if self.data is None else io.BytesIO(self.data)
 
-    def contains(self, needle: bytes) -> bool:
+    def contains(self, needle: bytes, start: int = 0) -> bool:
         if self.data is not None:
-            return needle in self.data
+            return self.data.find(needle, start) != -1
         assert self.path is not None
         with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            return m.find(needle) != -1
+            return m.find(needle, start) != -1
+
+    def line_count(self) -> int:
+        """Lines in the input, blank ones included (CRLF, LF and lone CR each end one)."""
+        lf = cr = crlf = 0
+        last = b""
+        chunks = [self.data] if self.data is not None else _chunks(self.path)
+        for chunk in chunks:
+            lf, cr, crlf = lf + chunk.count(b"\n"), cr + chunk.count(b"\r"), crlf + chunk.count(b"\r\n")
+            if last == b"\r" and chunk[:1] == b"\n":
+                crlf += 1  # a CRLF split across two chunks
+            last = chunk[-1:] or last
+        return lf + cr - crlf + (0 if last in (b"\n", b"\r", b"") else 1)
 
     def all_bytes(self) -> bytes:
         if self.data is not None:
             return self.data
         assert self.path is not None
         return self.path.read_bytes()
+
+
+def _chunks(path: Path | None, size: int = 16 * 1024 * 1024):
+    assert path is not None
+    with open(path, "rb") as f:
+        while chunk := f.read(size):
+            yield chunk
 
 
 def _megabytes(n: int) -> str:
@@ -728,6 +747,11 @@ def _read_with_fallback(source: _Source, dialect: _TextDialect, quoting: int) ->
     raise AssertionError("unreachable")
 
 
+def _first_line_end(head: bytes) -> int:
+    ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i != -1]
+    return min(ends) + 1 if ends else len(head)
+
+
 def _expected_rows(source: _Source, header: bool) -> int:
     """Non-blank lines in the whole input, minus the header line."""
     lines = sum(1 for line in source.all_bytes().splitlines() if line.strip())
@@ -752,10 +776,15 @@ def _read_text(source: _Source, head: bytes) -> pd.DataFrame:
         if not may_retry_unquoted:
             raise
         df, quoted_error = None, exc
-    if may_retry_unquoted and source.contains(b'"'):
+    body_start = _first_line_end(head) if dialect.header else 0
+    if may_retry_unquoted and source.contains(b'"', body_start):
         # A stray quote beyond the sniffed head makes CSV quoting merge lines silently (or run to
         # the end of the file). If reading without quoting keeps every line, that read is right.
-        expected = _expected_rows(source, dialect.header)
+        # Counting line ends is cheap; the exact count (blank lines apart) only runs when rows
+        # may have gone missing.
+        lines_upper_bound = source.line_count() - (1 if dialect.header else 0)
+        lost = df is None or len(df) < lines_upper_bound
+        expected = _expected_rows(source, dialect.header) if lost else len(df)
         if df is None or len(df) < expected:
             try:
                 unquoted = _read_with_fallback(source, dialect, csv.QUOTE_NONE)

@@ -185,11 +185,14 @@ def test_headerless_tab_sentences_with_stray_quotes_keep_every_line(tmp_path):
     assert df["col_2"].tolist() == [label for _, label in rows]
 
 
-def test_stray_quote_beyond_the_sniffed_head_still_keeps_every_line(tmp_path):
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_stray_quote_beyond_the_sniffed_head_still_keeps_every_line(tmp_path, newline):
     rows = [(f"Plain sentence number {i} with no quotes at all.", i % 2) for i in range(400)]
     rows[300] = ('" A late quote that never closes.', 1)
     rows[350] = ('"And another one', 0)
-    path = write(tmp_path, "late_quotes.txt", "".join(f"{t}\t{label}\n" for t, label in rows).encode())
+    content = "".join(f"{t}\t{label}{newline}" for t, label in rows).encode()
+    path = write(tmp_path, "late_quotes.txt", content)
+    assert len(read_table(content, name="late.txt")) == 400  # in memory, as an upload
     df = read_table(path)
     assert len(df) == 400
     assert df["col_1"].iloc[300] == rows[300][0]
