@@ -520,13 +520,18 @@ def _density_range(values: np.ndarray) -> tuple[float, float]:
     return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
 
 
-def density2d(df: pd.DataFrame, x: object, y: object, bins: int = DENSITY_BINS) -> go.Figure:
-    """Two-variable density: 2-D histogram heatmap with marginal histograms, binned on the server."""
+def density2d(df: pd.DataFrame, x: object, y: object, bins: int | None = None) -> go.Figure:
+    """Two-variable density: 2-D histogram heatmap with marginal histograms, binned on the server.
+
+    By default the grid grows with the row count (about sqrt(rows)/3 bins a side, 10 to 60), so
+    a few hundred rows do not scatter into a speckle of single counts.
+    """
     xv, yv, rows, notes = _paired(df, x, y, "density view")
     xl, yl = _label(x), _label(y)
     title = f"Density of {yl} vs {xl}"
     if len(rows) == 0:
         return _message_figure(title, "No row has a finite value in both columns.")
+    bins = bins or min(DENSITY_BINS, max(10, int(math.sqrt(len(rows)) / 3)))
     (x_lo, x_hi), (y_lo, y_hi) = _density_range(xv), _density_range(yv)
     counts, x_edges, y_edges = np.histogram2d(xv, yv, bins=bins, range=[[x_lo, x_hi], [y_lo, y_hi]])
     inside = int(counts.sum())
@@ -556,7 +561,7 @@ def density2d(df: pd.DataFrame, x: object, y: object, bins: int = DENSITY_BINS) 
                showlegend=False, hovertemplate=f"{yl} ≈ %{{y:.4g}}<br>rows: %{{x:,}}<extra></extra>"),
         row=2, col=2,
     )
-    fig.update_layout(bargap=0, height=560, meta={"rows": len(rows), "binned": inside})
+    fig.update_layout(bargap=0, height=560, meta={"rows": len(rows), "binned": inside, "bins": bins})
     fig.update_xaxes(title_text=xl, row=2, col=1)
     fig.update_yaxes(title_text=yl, row=2, col=1)
     fig.update_yaxes(title_text="rows", row=1, col=1)
@@ -700,21 +705,20 @@ def _group_quartiles(codes: np.ndarray, y: np.ndarray, groups: int) -> dict[str,
     }
 
 
-def _bin_feature(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
+def _bin_feature(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per-value groups for a few distinct values, else quantile bins with about equal row counts.
 
-    Returns each row's group code, the groups' x positions, their range texts, and whether the
-    groups are distinct values.
+    Returns each row's group code, the groups' x positions and their range texts.
     """
     distinct = _discrete_values(values)
     if distinct is not None:
         codes = np.searchsorted(distinct, values)
-        return codes, distinct, [_number_text(v) for v in distinct], True
+        return codes, distinct, [_number_text(v) for v in distinct]
     edges = np.unique(np.quantile(values, np.linspace(0, 1, TARGET_BINS + 1)))
     codes = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
     texts = [f"[{_number_text(lo)}, {_number_text(hi)}{']' if i == len(edges) - 2 else ')'}"
              for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))]
-    return codes, (edges[:-1] + edges[1:]) / 2, texts, False
+    return codes, (edges[:-1] + edges[1:]) / 2, texts
 
 
 def _regression_view(df: pd.DataFrame, target: object, feature: object) -> go.Figure:
@@ -725,7 +729,7 @@ def _regression_view(df: pd.DataFrame, target: object, feature: object) -> go.Fi
         xv, yv, rows, notes = _paired(df, feature, target, "target view")
         if len(rows) == 0:
             return _message_figure(f"{tl} by {fl}", "No row has a finite value in both columns.")
-        codes, centres, texts, _ = _bin_feature(xv)
+        codes, centres, texts = _bin_feature(xv)
         groups = len(centres)
         count = np.bincount(codes, minlength=groups)
         y_centre = yv.mean()
@@ -789,7 +793,50 @@ def _regression_view(df: pd.DataFrame, target: object, feature: object) -> go.Fi
     return _finish(fig, f"{tl} by {fl}", notes)
 
 
+def _class_shares(fig: go.Figure, table: np.ndarray, x_labels: list[str], classes: list[str], fl: str, tl: str) -> None:
+    """100% stacked bars: the share of each class among the rows of each feature level."""
+    per_level = table.sum(axis=1)
+    used = per_level > 0
+    shares = table[used] / per_level[used, None]
+    x = [label for label, u in zip(x_labels, used, strict=True) if u]
+    for j, cls in enumerate(classes):
+        fig.add_trace(
+            go.Bar(
+                x=x, y=shares[:, j], name=cls, customdata=table[used, j],
+                hovertemplate=f"{fl}: %{{x}}<br>{tl} = {cls}<br>share: %{{y:.1%}}<br>rows: %{{customdata:,}}<extra></extra>",
+            )
+        )
+    sizes = per_level[used]
+    fig.update_xaxes(type="category", tickmode="array", tickvals=x,
+                     ticktext=[f"{label}<br>n={n:,}" for label, n in zip(x, sizes, strict=True)])
+    fig.update_yaxes(title_text="share of rows", tickformat=".0%")
+
+
+def _class_histograms(fig: go.Figure, values: np.ndarray, cls: np.ndarray, classes: list[str], fl: str, tl: str) -> int:
+    """Stacked equal-width histograms, one colour per class; returns the number of bins."""
+    bins, value_range = _hist_bins(values)
+    edges = np.linspace(value_range[0], value_range[1], bins + 1)
+    position = np.clip(((values - edges[0]) / (edges[-1] - edges[0]) * bins).astype(np.int64), 0, bins - 1)
+    table = np.bincount(position * len(classes) + cls, minlength=bins * len(classes)).reshape(bins, len(classes))
+    per_bin = np.maximum(table.sum(axis=1), 1)
+    for j, cls_label in enumerate(classes):
+        fig.add_trace(
+            go.Bar(
+                x=(edges[:-1] + edges[1:]) / 2, y=table[:, j], width=np.diff(edges), name=cls_label,
+                customdata=np.column_stack([edges[:-1], edges[1:], table[:, j] / per_bin]),
+                hovertemplate=(
+                    f"{fl} in [%{{customdata[0]:.6g}}, %{{customdata[1]:.6g}})<br>{tl} = {cls_label}"
+                    "<br>rows: %{y:,}<br>share of bin: %{customdata[2]:.1%}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_yaxes(title_text="rows")
+    fig.update_layout(bargap=0)
+    return bins
+
+
 def _classification_view(df: pd.DataFrame, target: object, feature: object) -> go.Figure:
+    """Class shares per level (few distinct values or categories) or stacked per-class histograms."""
     tl, fl = _label(target), _label(feature)
     class_codes, classes, _, _ = _levels(_column(df, target), MAX_CLASSES, keep_missing=False)
     s = _column(df, feature)
@@ -798,51 +845,33 @@ def _classification_view(df: pd.DataFrame, target: object, feature: object) -> g
     notes = []
     if (~has_class).any():
         notes.append(f"{int((~has_class).sum()):,} rows without a {tl} left out")
+    fig = go.Figure()
     if column_kind(s) == "numeric":
         xv, x_inf = _floats(s, "target view")
         keep = has_class & ~np.isnan(xv)
         notes += _drop_notes(int((has_class & np.isnan(xv)).sum()) - x_inf, x_inf)
         if not keep.any():
             return _message_figure(title, f"No row has both a {tl} and a finite {fl}.")
-        codes, centres, texts, discrete = _bin_feature(xv[keep])
-        groups = len(centres)
-        labels_x = texts if discrete else centres
+        values, cls = xv[keep], class_codes[keep]
+        distinct = _discrete_values(values)
+        if distinct is None:
+            bins = _class_histograms(fig, values, cls, classes, fl, tl)
+            notes.insert(0, f"rows per class in {bins} equal-width bins, all {len(values):,} rows")
+        else:
+            codes = np.searchsorted(distinct, values)
+            table = np.bincount(codes * len(classes) + cls, minlength=len(distinct) * len(classes))
+            _class_shares(fig, table.reshape(len(distinct), len(classes)), [_number_text(v) for v in distinct],
+                          classes, fl, tl)
+            notes.insert(0, f"class shares per value from all {len(values):,} rows")
     else:
         feature_codes, feature_labels, _, _ = _levels(s, MAX_LEVELS, keep_missing=True)
         keep = has_class & (feature_codes >= 0)
         if not keep.any():
             return _message_figure(title, f"No row has both a {tl} and a {fl}.")
-        codes, groups, labels_x, texts, discrete = feature_codes[keep], len(feature_labels), feature_labels, feature_labels, True
-    cls = class_codes[keep]
-    table = np.bincount(codes * len(classes) + cls, minlength=groups * len(classes)).reshape(groups, len(classes))
-    per_group = table.sum(axis=1)
-    used = per_group > 0
-    fig = go.Figure()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shares = table / per_group[:, None]
-    x = [v for v, u in zip(labels_x, used, strict=True) if u] if discrete else np.asarray(labels_x)[used]
-    range_text = np.array(texts, dtype=object)[used]
-    for j, cls_label in enumerate(classes):
-        if discrete:
-            y, hover_value = shares[used, j], "share: %{y:.1%}<br>rows: %{customdata[0]:,}"
-            custom = np.column_stack([table[used, j], range_text])
-        else:
-            y, hover_value = table[used, j], "rows: %{y:,}<br>share of bin: %{customdata[0]:.1%}"
-            custom = np.column_stack([shares[used, j], range_text])
-        fig.add_trace(
-            go.Bar(
-                x=x, y=y, name=cls_label, customdata=custom,
-                hovertemplate=f"{fl}: %{{customdata[1]}}<br>{tl} = {cls_label}<br>{hover_value}<extra></extra>",
-            )
-        )
-    if discrete:
-        fig.update_xaxes(type="category")
-        fig.update_yaxes(title_text=f"share of rows per {fl} value", tickformat=".0%")
+        table = np.bincount(feature_codes[keep] * len(classes) + class_codes[keep],
+                            minlength=len(feature_labels) * len(classes))
+        _class_shares(fig, table.reshape(len(feature_labels), len(classes)), feature_labels, classes, fl, tl)
         notes.insert(0, f"class shares per level from all {int(keep.sum()):,} rows")
-    else:
-        fig.update_yaxes(title_text="rows")
-        fig.update_layout(bargap=0.02)
-        notes.insert(0, f"rows per class in {_count_text(int(used.sum()), 'bin')} of about equal size, all {int(keep.sum()):,} rows")
     fig.update_xaxes(title_text=fl)
     fig.update_layout(barmode="stack", legend_title_text=tl, meta={"rows": int(keep.sum())})
     return _finish(fig, title, notes)

@@ -43,6 +43,11 @@ def cached_summary(key: str, _df: pd.DataFrame) -> pd.DataFrame:
     return eda.summary(_df)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_overview(key: str, target: object, task: str | None, _df: pd.DataFrame) -> dict:
+    return eda.overview(_df, target=target, task=task)
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
 def cached_figure(key: str, view: str, args: tuple, _df: pd.DataFrame):
     """One eda figure; key identifies the data set, view and args the figure."""
@@ -94,7 +99,25 @@ if overview_tab.open:
             st.dataframe(cached_summary(key, df), width="stretch")
         except Exception as exc:  # noqa: BLE001 - a table that cannot be shown must not end the page
             render.show_error(RuntimeError(f"The summary table could not be built ({exc.__class__.__name__})."))
-        show(key, "missing", (), df, "explore_missing")
+        st.subheader("At a glance")
+        st.caption(
+            "Missing values, correlation, the first columns' distributions, the strongest numeric pair and "
+            "the features that go most with the target. The other tabs let you pick columns."
+        )
+        try:
+            figures = cached_overview(key, target, data.task, df)
+        except eda.EDAError as exc:
+            render.show_error(exc)
+            figures = {}
+        except Exception as exc:  # noqa: BLE001 - keep the page alive; the sentence names the failure
+            render.show_error(RuntimeError(f"The overview charts could not be drawn ({exc.__class__.__name__})."))
+            figures = {}
+        charts = list(figures.values())
+        for row in range(0, len(charts), 2):
+            # One st.columns per row keeps the charts of a row side by side at the same height.
+            for offset, (column, fig) in enumerate(zip(st.columns(2), charts[row : row + 2], strict=False)):
+                with column:
+                    render.show_figure(fig, key=f"explore_overview_{row + offset}")
 
 if distribution_tab.open:
     with distribution_tab:

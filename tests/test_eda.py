@@ -248,7 +248,12 @@ def test_density_counts_every_row_in_range_with_matching_marginals():
     lo, hi = np.percentile(frame["x"], [0.5, 99.5])
     assert inside < 5000
     assert f"{5000 - inside:,} rows outside" in title(fig)
-    assert np.asarray(heat.z).shape == (eda.DENSITY_BINS, eda.DENSITY_BINS)
+    bins = fig.layout.meta["bins"]
+    assert bins == int(np.sqrt(5000) / 3)  # the grid grows with the row count
+    assert np.asarray(heat.z).shape == (bins, bins)
+    assert f"{bins}×{bins} bins" in title(fig)
+    big = eda.density2d(pd.DataFrame({"x": np.arange(100_000.0), "y": np.arange(100_000.0)}), "x", "y")
+    assert big.layout.meta["bins"] == eda.DENSITY_BINS
     assert heat.x[0] > lo and heat.x[-1] < hi
 
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
+from core import eda
 from core.schema import guess_roles, infer_task
 from ui.state import DATA, LoadedData
 
@@ -82,10 +83,15 @@ def test_without_data_the_page_points_to_the_data_page(tmp_path):
 
 
 def test_every_tab_renders_its_charts_for_a_classification_data_set():
-    at = page(loaded(loan_like()))
+    data = loaded(loan_like())
+    assert data.target == "Loan_Status" and data.task == "binary"
+    at = page(data)
     assert not at.exception
     assert len(at.dataframe) == 1  # the summary table
-    expected_charts = {"Overview": 1, "Distributions": 1, "Scatter & density": 2, "Correlation": 1, "Target": 1}
+    default_set = eda.overview(data.df, target=data.target, task=data.task)
+    assert "target: Credit_History" in default_set
+    expected_charts = {"Overview": len(default_set), "Distributions": 1, "Scatter & density": 2,
+                       "Correlation": 1, "Target": 1}
     for label in TABS:
         open_tab(at, label)
         assert not at.exception, (label, at.exception)
@@ -146,11 +152,14 @@ def test_html_and_markdown_in_names_and_an_empty_frame_do_not_break_a_tab(label)
 
 
 @pytest.mark.skipif(not (ROOT / "pages" / "data.py").exists(), reason="the Data page is not written yet")
-def test_explore_runs_under_the_entry_with_the_shared_sidebar():
+def test_explore_runs_under_the_entry():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
     at.run()
     at.session_state[DATA] = loaded(loan_like(), name="loans")
     at.switch_page("pages/explore.py").run()
     assert not at.exception
+    assert [t.value for t in at.title] == ["Explore"]
     assert at.get("plotly_chart")
-    assert any("loans" in m.value for m in at.sidebar.markdown)
+    for label in TABS[1:]:
+        open_tab(at, label)
+        assert not at.exception and not at.error, label
