@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from joblib import parallel_config
+from threadpoolctl import ThreadpoolController
 
 from core.schema import FeatureSchema, FeatureSpec
 
@@ -236,17 +240,32 @@ def changes_from(start: dict[str, Any] | None, values: dict[str, Any]) -> list[C
     return [Change(k, plain(start.get(k)), plain(v)) for k, v in values.items() if not _same(start.get(k), v)]
 
 
+_threadpools: ThreadpoolController | None = None  # made on first use: it scans the loaded libraries
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run one-row work on this thread alone: for one row, thread pools cost more than they save.
+
+    joblib's setting is per thread and OpenMP's max-threads is per calling thread, so trainings
+    running in other threads keep their parallelism. (BLAS pools are global: left alone.)
+    """
+    global _threadpools
+    if _threadpools is None:
+        _threadpools = ThreadpoolController()
+    with _threadpools.limit(limits=1, user_api="openmp"), parallel_config(backend="sequential"):
+        yield
+
+
 def explain_row(run: Any, frame: pd.DataFrame) -> tuple[Any, str, float]:
-    """(waterfall figure or None, note, seconds) for one row, through core.explain's cached explainer."""
+    """(waterfall figure or None, note, seconds) for one row, from core.explain's explainer for the model."""
+    from core import explain  # shap is heavy: imported on the first what-if with a waterfall
+
     start = time.perf_counter()
-    try:
-        from core import explain  # shap is heavy: only on the first what-if with a waterfall
-    except ImportError as exc:
-        return None, f"No SHAP waterfall: the explain module is not available ({exc}).", 0.0
     try:
         exp = explain.explain(run, frame)
         figure = explain.waterfall(exp, 0)
-    except Exception as exc:  # a model shap cannot explain: the prediction still stands
+    except explain.ExplainError as exc:  # a model shap cannot explain: the prediction still stands
         return None, f"No SHAP waterfall for this row: {exc}", time.perf_counter() - start
     return figure, "", time.perf_counter() - start
 
@@ -257,21 +276,28 @@ def predict_row(
     start: dict[str, Any] | None = None,
     with_waterfall: bool = True,
 ) -> WhatIfResult:
-    """Predict one what-if row with the run's fitted Pipeline; warnings, changes and waterfall included."""
+    """Predict one what-if row with the run's fitted Pipeline; warnings, changes and waterfall included.
+
+    The row goes through the fitted preprocessing once and then the fitted estimator: exactly
+    what pipeline.predict does, without transforming twice for predict and predict_proba.
+    """
     began = time.perf_counter()
     frame = row_frame(run.schema, values)
-    try:
-        prediction = plain(run.pipeline.predict(frame)[0])
-        probabilities = None
-        if run.task != "regression" and hasattr(run.pipeline, "predict_proba"):
-            proba = run.pipeline.predict_proba(frame)[0]
-            labels = run.classes if run.classes is not None else list(run.pipeline.classes_)
-            probabilities = {plain(c): float(p) for c, p in zip(labels, proba, strict=True)}
-    except Exception as exc:  # the estimator's own complaint, as one sentence
-        raise WhatIfError(f"The model could not predict this row: {exc}.") from exc
-    figure, note, explain_seconds = (None, "", 0.0)
-    if with_waterfall:
-        figure, note, explain_seconds = explain_row(run, frame)
+    with _one_thread():
+        try:
+            inputs = run.pipeline[:-1].transform(frame)
+            estimator = run.pipeline[-1]
+            prediction = plain(estimator.predict(inputs)[0])
+            probabilities = None
+            if run.task != "regression" and hasattr(estimator, "predict_proba"):
+                proba = estimator.predict_proba(inputs)[0]
+                labels = list(getattr(estimator, "classes_", run.classes))
+                probabilities = {plain(c): float(p) for c, p in zip(labels, proba, strict=True)}
+        except Exception as exc:  # the estimator's own complaint, as one sentence
+            raise WhatIfError(f"The model could not predict this row: {exc}.") from exc
+        figure, note, explain_seconds = (None, "", 0.0)
+        if with_waterfall:
+            figure, note, explain_seconds = explain_row(run, frame)
     return WhatIfResult(
         values={k: plain(values[k]) for k in run.schema.names},
         prediction=prediction,
