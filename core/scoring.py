@@ -38,6 +38,7 @@ class RowCheck:
     """What check_rows found; errors block scoring, warnings do not."""
 
     rows: int
+    source: str = "file"  # what the rows came in: "file", "request"
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     wrong_types: dict[str, str] = field(default_factory=dict)  # column -> sentence with examples
@@ -54,11 +55,11 @@ class RowCheck:
         """Sentences for what stops scoring: missing columns, columns of the wrong kind."""
         out = []
         if self.rows == 0:
-            out.append("The file has no rows to score.")
+            out.append(f"The {self.source} has no rows to score.")
         if self.missing:
             noun = "column" if len(self.missing) == 1 else "columns"
             out.append(
-                f"The file is missing {len(self.missing)} {noun} the model needs: {_names(self.missing)}."
+                f"The {self.source} is missing {len(self.missing)} {noun} the model needs: {_names(self.missing)}."
             )
         out.extend(self.wrong_types.values())
         return out
@@ -91,10 +92,13 @@ def _examples(values: list[Any]) -> str:
     return ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:EXAMPLES_SHOWN])
 
 
-def check_rows(df: pd.DataFrame, schema: FeatureSchema) -> RowCheck:
-    """Compare df's columns and values with the training schema; never raises for bad rows."""
+def check_rows(df: pd.DataFrame, schema: FeatureSchema, source: str = "file") -> RowCheck:
+    """Compare df's columns and values with the training schema; never raises for bad rows.
+
+    source names what the rows came in ("file", "request") in the sentences.
+    """
     columns = {str(c): c for c in df.columns}
-    check = RowCheck(rows=len(df))
+    check = RowCheck(rows=len(df), source=source)
     check.missing = [name for name in schema.names if name not in columns]
     check.extra = [name for name in columns if name not in set(schema.names)]
     for spec in schema.features:
