@@ -33,11 +33,13 @@ DENSITY_BINS = 60
 TARGET_BINS = 20
 MAX_CORR_COLUMNS = 40
 MAX_CORR_CANDIDATES = 400  # columns considered when more than MAX_CORR_COLUMNS are numeric
+MAX_OVERVIEW_COLUMNS = 400  # columns the default set looks at in a very wide frame
 MAX_MISSING_BARS = 50
 OVERVIEW_DISTRIBUTIONS = 12
 OVERVIEW_TARGET_VIEWS = 3
 RANKING_ROWS = 50_000  # rows sampled to rank columns; the figures themselves use all rows
 SEED = 0
+HUGE = 1e150  # larger magnitudes are treated as infinite (their squares overflow float64)
 
 # Levels we add ourselves are drawn in italics: a user's own level with the same words is
 # escaped, so it can never be confused with these.
@@ -98,6 +100,8 @@ def _is_numeric(s: pd.Series) -> bool:
 def _floats(s: pd.Series, view: str) -> tuple[np.ndarray, int]:
     """Values as floats with missing as NaN, plus how many infinities were turned into NaN.
 
+    Values beyond ±1e150 count as infinite: their squares overflow, so no variance, fit or bin
+    width could be computed with them (such magnitudes are sentinels, not measurements).
     Booleans count as 0/1; text raises EDAError naming the view that needs numbers.
     """
     if pd.api.types.is_bool_dtype(s):
@@ -106,7 +110,8 @@ def _floats(s: pd.Series, view: str) -> tuple[np.ndarray, int]:
         values = s.to_numpy(dtype=float, na_value=np.nan)
     else:
         raise EDAError(f"Column {str(s.name)!r} is not numeric, so it cannot be used in the {view}; pick a numeric column.")
-    infinite = np.isinf(values)
+    with np.errstate(invalid="ignore"):
+        infinite = np.abs(values) > HUGE
     n_inf = int(infinite.sum())
     if n_inf:
         values = values.copy()
@@ -614,7 +619,8 @@ def _correlation_matrix(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = s_xy - s_x * s_x.T / n
         var = s_xx - s_x**2 / n
-        corr = cov / np.sqrt(var * var.T)
+        sd = np.sqrt(var)
+        corr = cov / (sd * sd.T)  # sd products, not var products: those overflow for large values
     corr = np.clip(corr, -1.0, 1.0)
     corr[n < 2] = np.nan
     return corr, n.astype(np.int64)
@@ -933,8 +939,12 @@ def _association(df: pd.DataFrame, target: object, feature: object, task: str) -
 
 
 def _timed(timings: dict[str, float] | None, name: str, build: Callable[[], go.Figure]) -> go.Figure:
+    """Build one overview figure (timed); one that cannot be drawn says why instead of ending the set."""
     start = time.perf_counter()
-    fig = build()
+    try:
+        fig = build()
+    except EDAError as exc:
+        fig = _message_figure(_label(name), str(exc))
     if timings is not None:
         timings[name] = time.perf_counter() - start
     return fig
@@ -951,8 +961,9 @@ def overview(
     Names: "missing", "correlation", "distribution: <col>" (target first, then up to 12 columns
     that are not row identifiers), "scatter: <x> vs <y>" and "density: <x> vs <y>" for the target
     and its most correlated numeric feature (else the most correlated numeric pair), and
-    "target: <feature>" for the features that go most with the target. When timings is a dict it
-    receives each figure's build time in seconds ("ranking" is the shared column ranking).
+    "target: <feature>" for the features that go most with the target. A very wide frame is
+    looked at through its first 400 columns (plus the target). When timings is a dict it receives
+    each figure's build time in seconds ("ranking" is the shared column ranking).
     """
     figs: dict[str, go.Figure] = {"missing": _timed(timings, "missing", lambda: missing_chart(df))}
     if df.shape[1] == 0 or int(df.columns.duplicated().sum()):
@@ -964,8 +975,11 @@ def overview(
     start = time.perf_counter()
     # Row identifiers are recognised from the first rows: their sequence or codes show there.
     head = df.iloc[:RANKING_ROWS]
-    id_like = {c for c in df.columns if c != target and is_id_like(c, head[c])}
-    columns = [c for c in df.columns if c not in id_like]
+    considered = list(df.columns[:MAX_OVERVIEW_COLUMNS])
+    if target is not None and target not in considered:
+        considered.append(target)
+    id_like = {c for c in considered if c != target and is_id_like(c, head[c])}
+    columns = [c for c in considered if c not in id_like]
     numeric = [c for c in columns if _is_numeric(df[c])]
     positions, _ = _usable_numeric(df[numeric])
     numeric = [numeric[p] for p in positions]

@@ -183,6 +183,16 @@ def test_only_infinite_values_give_a_message_not_an_exception():
     assert "No finite values" in fig.layout.annotations[0].text
 
 
+def test_values_too_large_to_square_count_as_infinite():
+    frame = pd.DataFrame({"x": [1e308, -1e308, 1e100, 2e100, 3e100], "y": [1.0, 2.0, 3.0, 4.0, 6.0]})
+    assert "2 infinite values dropped" in title(eda.distribution(frame, "x"))
+    fig = eda.scatter(frame, "x", "y")
+    slope, intercept = np.polyfit(frame["x"][2:], frame["y"][2:], 1)
+    assert fig.layout.meta["slope"] == pytest.approx(slope)
+    corr = eda.correlation(frame)
+    assert np.asarray(corr.data[0].z, dtype=float)[0, 1] == pytest.approx(frame[2:].corr().iloc[0, 1])
+
+
 def test_unknown_column_raises_one_sentence():
     with pytest.raises(eda.EDAError, match="no column named 'nope'"):
         eda.distribution(pd.DataFrame({"a": [1]}), "nope")
@@ -374,6 +384,19 @@ def test_overview_of_a_classification_target_colours_the_scatter(mixed):
     assert {trace.name for trace in scatter.data if isinstance(trace, go.Scattergl)} == {"Y", "N"}
 
 
+def test_a_very_wide_frame_is_looked_at_through_its_first_columns():
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame(rng.normal(size=(30, 1000)), columns=[f"c{i}" for i in range(1000)])
+    frame["label"] = rng.choice(["a", "b"], 30)
+    figs = eda.overview(frame, target="label")
+    assert "distribution: label" in figs
+    assert len(figs["correlation"].layout.meta["columns"]) == eda.MAX_CORR_COLUMNS
+    assert "of 400 numeric columns" in title(figs["correlation"])
+    features = [name.removeprefix("target: ") for name in figs if name.startswith("target: ")]
+    assert len(features) == eda.OVERVIEW_TARGET_VIEWS
+    assert all(int(name[1:]) < eda.MAX_OVERVIEW_COLUMNS for name in features)
+
+
 @pytest.mark.parametrize(
     "frame",
     [
@@ -382,8 +405,11 @@ def test_overview_of_a_classification_target_colours_the_scatter(mixed):
         pd.DataFrame({"a": [1.0], "b": ["x"], "c": [2.0]}),
         pd.DataFrame({"a": [np.nan] * 5, "b": [np.inf] * 5, "c": [1.0] * 5}),
         pd.DataFrame({"a": [1, 2, 3], "b": [True, False, True], "c": ["x", None, "y"]}),
+        pd.DataFrame({0: [1.0, 2.0, 3.0, 4.0], 1: pd.array([1, None, 3, 4], dtype="Int64"),
+                      "huge": [1e308, -1e308, 1e100, 3.0], "flag": pd.array([True, None, False, True], dtype="boolean"),
+                      "when": pd.date_range("2024-03-30", periods=4, tz="Europe/Berlin")}),
     ],
-    ids=["empty", "no rows", "one row", "missing-inf-constant", "bool"],
+    ids=["empty", "no rows", "one row", "missing-inf-constant", "bool", "nullable-huge-dates"],
 )
 def test_awkward_frames_never_raise_anything_but_eda_error(frame):
     assert "missing" in eda.overview(frame, target=frame.columns[-1] if len(frame.columns) else None)
