@@ -38,7 +38,9 @@ def parse_layers(value: Any) -> tuple[int, ...]:
     return widths
 
 
-def _training_params(epochs: int, learning_rate: float, optimizer: str) -> tuple[ParamSpec, ...]:
+def _training_params(
+    epochs: int, learning_rate: float, optimizer: str, early_stopping: bool = False
+) -> tuple[ParamSpec, ...]:
     """The knobs every torch model shares, with the model's own defaults."""
     return (
         ParamSpec(
@@ -86,7 +88,7 @@ def _training_params(epochs: int, learning_rate: float, optimizer: str) -> tuple
             "early_stopping",
             "Early stopping",
             "bool",
-            False,
+            early_stopping,
             help="Hold out 10% of the training rows; stop when their loss stops improving and keep the best weights.",
         ),
         ParamSpec(
@@ -167,7 +169,10 @@ SPECS: dict[str, ModelSpec] = {
         label="PyTorch MLP",
         library="pytorch",
         tasks=("regression", "classification"),
-        params=(_LAYERS, *_training_params(epochs=200, learning_rate=0.01, optimizer="adam")),
+        params=(
+            _LAYERS,
+            *_training_params(epochs=200, learning_rate=0.01, optimizer="adam", early_stopping=True),
+        ),
         build=_build("torch_mlp"),
         needs_dense=True,
         uses_device=True,
