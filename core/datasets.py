@@ -451,6 +451,12 @@ def _refuse_binary(name: str, head: bytes) -> None:
         )
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return  # UTF-16 text has NUL bytes by design
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        raise DataError(
+            f"{name} is a web page (HTML), not a data file; link to the raw file instead "
+            "(on GitHub, the Raw button's address)."
+        )
     sample = head[:8192]
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
     if b"\x00" in sample or controls > max(2, len(sample) // 20):
@@ -628,7 +634,7 @@ def _choose_delimiter(lines: list[str]) -> tuple[str, int]:
     if best is not None and best[0] >= 0.5:
         return best[2], best[3]  # ragged: pandas names the line that does not fit
     # One column: a separator that does not occur, so commas inside values stay in them.
-    quoting = csv.QUOTE_NONE if any(line.lstrip().startswith('"') for line in lines) else csv.QUOTE_MINIMAL
+    quoting = csv.QUOTE_NONE if _ill_quoted(lines, "\x1f") else csv.QUOTE_MINIMAL
     return "\x1f", quoting
 
 
@@ -801,9 +807,36 @@ def _read_text(source: _Source, head: bytes) -> pd.DataFrame:
         assert quoted_error is not None
         raise quoted_error
     if dialect.header_names is not None and len(dialect.header_names) == df.shape[1]:
-        df.columns = dialect.header_names
+        df.columns = _clean_names(dialect.header_names)
     elif not dialect.header:
         df.columns = [f"col_{i + 1}" for i in range(df.shape[1])]
+    return _grouped_numbers(df, decimal_comma=dialect.sep == ";")
+
+
+_THOUSANDS = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d{1,3}(\.\d{3})*,\d+\s*$|^\s*[+-]?\d+,\d+\s*$")
+
+
+def _grouped_numbers(df: pd.DataFrame, decimal_comma: bool) -> pd.DataFrame:
+    """Text columns that are all numbers written with separators ("1,234", or "3,50" in a
+    semicolon file, as European spreadsheets write them) become numbers."""
+    pattern = _DECIMAL_COMMA if decimal_comma else _THOUSANDS
+    for column in df.columns:
+        values = df[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        present = values.dropna()
+        head = present.iloc[:1000]
+        # A cheap look at the first values before the whole column is checked.
+        if head.empty or not all(isinstance(v, str) for v in head) or not head.str.match(pattern).all():
+            continue
+        if not all(isinstance(v, str) for v in present) or not present.str.match(pattern).all():
+            continue
+        text = present.str.strip()
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False) if decimal_comma else (
+            text.str.replace(",", "", regex=False)
+        )
+        df[column] = pd.to_numeric(text, errors="coerce").reindex(values.index)
     return df
 
 

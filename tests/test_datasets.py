@@ -300,6 +300,22 @@ def test_empty_and_unnamed_columns_get_col_n_names_and_header_whitespace_is_stri
     assert list(df.columns) == ["col_1", "Rk", "PLAYER", "col_4"]
 
 
+def test_numbers_with_thousands_separators_or_decimal_commas_become_numbers(tmp_path):
+    df = read_table(write(tmp_path, "amounts.csv", b'amount,code\n"1,234",A1\n"12,500.5",B2\n,C3\n'))
+    assert df["amount"].iloc[:2].tolist() == [1234.0, 12500.5] and pd.isna(df["amount"].iloc[2])
+    assert df["code"].tolist() == ["A1", "B2", "C3"]
+    euro = read_table(write(tmp_path, "euro.csv", b"preis;menge\n3,50;1.234,5\n12,00;7,25\n"))
+    assert euro["preis"].tolist() == [3.5, 12.0] and euro["menge"].tolist() == [1234.5, 7.25]
+    mixed = read_table(write(tmp_path, "mixed.csv", b'v\n"1,234"\nabout 5\n'))
+    assert mixed["v"].tolist() == ["1,234", "about 5"]
+
+
+def test_an_html_page_is_refused_with_a_hint(tmp_path):
+    page = b"<!DOCTYPE html>\n<html><body><table><tr><td>1</td></tr></table></body></html>\n"
+    with pytest.raises(DataError, match="is a web page \\(HTML\\), not a data file"):
+        read_table(write(tmp_path, "blob.csv", page))
+
+
 def test_a_quote_that_never_closes_is_kept_as_text(tmp_path):
     df = read_table(write(tmp_path, "open_quote.csv", b'a,b\n1,"never closed\n2,3\n'))
     assert df["b"].tolist() == ['"never closed', "3"]
@@ -308,6 +324,8 @@ def test_a_quote_that_never_closes_is_kept_as_text(tmp_path):
 def test_single_column_and_all_missing_columns_load(tmp_path):
     single = read_table(write(tmp_path, "one.csv", b"comment\nhello, world\nsecond line\n"))
     assert single.shape == (2, 1) and single["comment"].iloc[0] == "hello, world"
+    quoted = read_table(write(tmp_path, "notes.txt", b'note\n"starts with a quote\nplain, with a comma\n'))
+    assert quoted["note"].tolist() == ['"starts with a quote', "plain, with a comma"]
     missing = read_table(write(tmp_path, "gaps.csv", b"a,b,c\n1,,x\n2,,y\n"))
     assert missing["b"].isna().all() and missing.shape == (2, 3)
 
