@@ -908,7 +908,12 @@ def target_view(df: pd.DataFrame, target: object, feature: object, task: str | N
 
 
 def _association(df: pd.DataFrame, target: object, feature: object, task: str) -> float:
-    """How strongly a feature goes with the target, 0..1: |r|, the correlation ratio, or Cramér's V."""
+    """How strongly a feature goes with the target, 0..1, for ranking the default target views.
+
+    |r| for two numbers; otherwise bias-corrected measures (epsilon-squared for a number against
+    groups, Bergsma's corrected Cramér's V for two categories), because the plain ones approach
+    1 for a column of near-unique labels (names, cabin numbers) that says nothing general.
+    """
     y, f = df[target], df[feature]
     feature_numeric = column_kind(f) == "numeric"
     if task == REGRESSION and feature_numeric:
@@ -919,23 +924,40 @@ def _association(df: pd.DataFrame, target: object, feature: object, task: str) -
         values, _ = _floats(numeric, "ranking")
         codes, _, _, _ = _levels(groups, MAX_LEVELS, keep_missing=True)
         keep = (codes >= 0) & ~np.isnan(values)
-        if keep.sum() < 2:
-            return 0.0
         values, codes = values[keep], codes[keep]
+        count = np.bincount(codes) if len(codes) else np.zeros(0, dtype=np.int64)
+        k, n = int((count > 0).sum()), len(values)
+        if k < 2 or n <= k:
+            return 0.0
         total = ((values - values.mean()) ** 2).sum()
-        count = np.bincount(codes)
         means = np.bincount(codes, weights=values) / np.maximum(count, 1)
         between = (count * (means - values.mean()) ** 2).sum()
-        return float(math.sqrt(between / total)) if total > 0 else 0.0
+        within = total - between
+        epsilon2 = (between - (k - 1) * within / (n - k)) / total if total > 0 else 0.0
+        return float(math.sqrt(max(epsilon2, 0.0)))
     a, _, _, _ = _levels(y, MAX_CLASSES, keep_missing=False)
     b, _, _, _ = _levels(f, MAX_LEVELS, keep_missing=True)
     keep = (a >= 0) & (b >= 0)
     table = pd.crosstab(a[keep], b[keep]).to_numpy(dtype=float)
-    if table.size == 0 or min(table.shape) < 2:
+    n = table.sum()
+    if table.size == 0 or min(table.shape) < 2 or n < 2:
         return 0.0
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
-    chi2 = ((table - expected) ** 2 / expected).sum()
-    return float(math.sqrt(chi2 / table.sum() / (min(table.shape) - 1)))
+    rows, cols = table.shape
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
+    phi2 = ((table - expected) ** 2 / expected).sum() / n
+    phi2 = max(0.0, phi2 - (rows - 1) * (cols - 1) / (n - 1))
+    rows_c, cols_c = rows - (rows - 1) ** 2 / (n - 1), cols - (cols - 1) ** 2 / (n - 1)
+    scale = min(rows_c - 1, cols_c - 1)
+    return float(math.sqrt(phi2 / scale)) if scale > 0 else 0.0
+
+
+def _worth_a_target_view(s: pd.Series) -> bool:
+    """Numbers, and categories whose levels repeat: a box per near-unique label (a name) says nothing."""
+    kind = column_kind(s)
+    values = s.dropna()
+    if values.empty or kind not in ("numeric", "categorical"):
+        return False
+    return kind == "numeric" or values.nunique() <= 0.5 * len(values)
 
 
 def _timed(timings: dict[str, float] | None, name: str, build: Callable[[], go.Figure]) -> go.Figure:
@@ -1002,9 +1024,8 @@ def overview(
 
     if target is not None and task is not None:
         start = time.perf_counter()
-        candidates = [c for c in columns if c != target and column_kind(df[c]) in ("numeric", "categorical")
-                      and df[c].notna().any()]
         sample = df.iloc[_sample_index(len(df), RANKING_ROWS)]
+        candidates = [c for c in columns if c != target and _worth_a_target_view(sample[c])]
         strength = {c: _association(sample, target, c, task) for c in candidates}
         top = sorted(candidates, key=lambda c: -strength[c])[:OVERVIEW_TARGET_VIEWS]
         if timings is not None:

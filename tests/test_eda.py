@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SHARED_DATA, needs_shared_data
 
 from core import eda
 
@@ -375,6 +375,37 @@ def test_overview_names_are_stable(mixed):
     assert "target: height" in targets
     plain = eda.overview(mixed)
     assert not any(name.startswith("target: ") for name in plain)
+
+
+def test_target_views_go_to_the_features_that_matter_not_to_unique_labels():
+    rng = np.random.default_rng(12)
+    n = 600
+    sex = rng.choice(["male", "female"], n)
+    frame = pd.DataFrame(
+        {
+            "Name": [f"Smith{i}, J" for i in range(n)],  # categorical, unique, not an ID code
+            "Sex": sex,
+            "Noise": rng.normal(size=n),
+            "Port": rng.choice(["S", "C", "Q"], n),
+            "Fare": rng.exponential(30, n),
+        }
+    )
+    frame["Survived"] = np.where(rng.random(n) < np.where(sex == "female", 0.75, 0.2), 1, 0)
+    frame["Fare"] += frame["Survived"] * 20
+    figs = eda.overview(frame, target="Survived")
+    targets = [name for name in figs if name.startswith("target: ")]
+    assert targets[:2] == ["target: Sex", "target: Fare"]
+    assert "target: Name" not in targets
+
+
+@needs_shared_data
+def test_titanic_target_views_start_with_sex_and_class():
+    from core import datasets
+
+    frame = datasets.read_table(SHARED_DATA / "titanic_train.csv")
+    figs = eda.overview(frame, target="Survived", task="binary")
+    assert [name for name in figs if name.startswith("target: ")][:2] == ["target: Sex", "target: Pclass"]
+    assert all(len(fig.to_json()) < MB for fig in figs.values())
 
 
 def test_overview_of_a_classification_target_colours_the_scatter(mixed):
