@@ -199,7 +199,7 @@ class _TorchEstimator(BaseEstimator):
         """Train on (X, y); epoch_callback(epoch, loss, val_loss) -> True stops and keeps the model.
 
         The callback runs after each epoch, or at most every callback_every_s seconds (and after
-        the last epoch) when that is above 0: each call reads the loss from the device, which on
+        the first and the last epoch) when that is above 0: each call reads the loss from the device, which on
         a GPU is a synchronization a timing comparison should not pay every epoch.
         """
         started = time.perf_counter()
@@ -306,10 +306,11 @@ class _TorchEstimator(BaseEstimator):
             finished = X_val is not None and bad_epochs >= int(self.n_iter_no_change)
             if epoch_callback is not None:
                 now = time.perf_counter()
+                # Always after the first and the last epoch, so a page shows progress and Stop at once.
                 if (
                     callback_every_s <= 0
                     or now - last_callback >= callback_every_s
-                    or epoch == epochs
+                    or epoch in (1, epochs)
                     or finished
                 ):
                     last_callback = now
