@@ -971,7 +971,7 @@ def check_url(url: str) -> urllib.parse.SplitResult:
 class _PolicyRedirects(urllib.request.HTTPRedirectHandler):
     """Follow redirects only to URLs the policy allows (a public URL may redirect to 127.0.0.1)."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, D102
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         check_url(newurl)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
