@@ -56,7 +56,7 @@ def cached_figure(key: str, view: str, args: tuple, _df: pd.DataFrame):
         "distribution": eda.distribution,
         "scatter": eda.scatter,
         "density": eda.density2d,
-        "correlation": eda.correlation,
+        "correlation": lambda frame, kept: eda.correlation(frame[list(kept)]),
         "target": eda.target_view,
     }
     return builders[view](_df, *args)
@@ -83,6 +83,8 @@ columns = list(df.columns)
 by_name = {str(c): c for c in columns}
 target = by_name.get(str(data.target)) if data.target is not None else None
 numeric = [c for c in columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+# Columns the analyst ignores (row IDs, say) stay pickable but are not the defaults.
+kept = [c for c in columns if str(c) not in set(data.ignored)]
 
 st.title("Explore")
 st.caption(f"{render.md_escape(data.name)} · {data.shape_text}")
@@ -132,10 +134,12 @@ if pair_tab.open:
         if len(numeric) < 2:
             st.info("The scatter and density views need two numeric columns; this data set has fewer.")
         else:
-            default_y = numeric.index(target) if target in numeric else 1
+            preferred = [c for c in numeric if c in kept and c != target] or [c for c in numeric if c != target]
+            default_x = preferred[0] if preferred else numeric[0]
+            default_y = target if target in numeric else next(c for c in numeric if c != default_x)
             left, middle, right = st.columns(3)
-            x = left.selectbox("x", numeric, format_func=str, key=f"explore_x_{key}")
-            y = middle.selectbox("y", numeric, index=default_y, format_func=str, key=f"explore_y_{key}")
+            x = left.selectbox("x", numeric, index=numeric.index(default_x), format_func=str, key=f"explore_x_{key}")
+            y = middle.selectbox("y", numeric, index=numeric.index(default_y), format_func=str, key=f"explore_y_{key}")
             colour = right.selectbox(
                 "Colour by (optional)", [None, *columns], format_func=lambda c: "none" if c is None else str(c),
                 key=f"explore_colour_{key}",
@@ -150,7 +154,8 @@ if pair_tab.open:
 
 if correlation_tab.open:
     with correlation_tab:
-        show(key, "correlation", (), df, "explore_correlation")
+        st.caption("Ignored columns (row IDs, say) are left out; change roles on the Data page.")
+        show(key, "correlation", (tuple(kept),), df, "explore_correlation")
 
 if target_tab.open:
     with target_tab:

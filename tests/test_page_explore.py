@@ -3,6 +3,7 @@ renders its charts without an exception or an error box."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -119,10 +120,16 @@ def test_regression_target_and_numeric_pair():
     height = rng.normal(68, 1.9, 2000)
     frame = pd.DataFrame({"Index": np.arange(2000), "Height-Inches": height,
                           "Weight-Pounds": 3.08 * height - 82 + rng.normal(0, 10, 2000)})
-    at = page(loaded(frame, target="Weight-Pounds"))
+    data = loaded(frame, target="Weight-Pounds")
+    assert data.ignored == ["Index"]
+    at = page(data)
     open_tab(at, "Scatter & density")
     assert not at.exception and not at.error
+    assert [box.value for box in at.selectbox[:2]] == ["Height-Inches", "Weight-Pounds"]  # not the row ID
     assert len(at.get("plotly_chart")) == 2
+    open_tab(at, "Correlation")
+    heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert heatmap["x"] == ["Height-Inches", "Weight-Pounds"]  # the ignored row ID is left out
     open_tab(at, "Target")
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) == 1
