@@ -523,7 +523,8 @@ def _density_range(values: np.ndarray) -> tuple[float, float]:
     """The 0.5th to 99.5th percentile for large samples (so outliers do not squash the view)."""
     lo, hi = (np.percentile(values, [0.5, 99.5]) if len(values) >= 1000 else (values.min(), values.max()))
     lo, hi = float(lo), float(hi)
-    return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+    pad = max(0.5, abs(lo) * 1e-6)  # a single value still gets a bin; relative so huge values work
+    return (lo - pad, hi + pad) if lo == hi else (lo, hi)
 
 
 def density2d(df: pd.DataFrame, x: object, y: object, bins: int | None = None) -> go.Figure:

@@ -439,8 +439,9 @@ def test_a_very_wide_frame_is_looked_at_through_its_first_columns():
         pd.DataFrame({0: [1.0, 2.0, 3.0, 4.0], 1: pd.array([1, None, 3, 4], dtype="Int64"),
                       "huge": [1e308, -1e308, 1e100, 3.0], "flag": pd.array([True, None, False, True], dtype="boolean"),
                       "when": pd.date_range("2024-03-30", periods=4, tz="Europe/Berlin")}),
+        pd.DataFrame({"x": [1e100] * 3, "y": [2e100] * 3}),
     ],
-    ids=["empty", "no rows", "one row", "missing-inf-constant", "bool", "nullable-huge-dates"],
+    ids=["empty", "no rows", "one row", "missing-inf-constant", "bool", "nullable-huge-dates", "constant-large"],
 )
 def test_awkward_frames_never_raise_anything_but_eda_error(frame):
     assert "missing" in eda.overview(frame, target=frame.columns[-1] if len(frame.columns) else None)
