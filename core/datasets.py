@@ -810,7 +810,7 @@ def _read_text(source: _Source, head: bytes) -> pd.DataFrame:
         df.columns = _clean_names(dialect.header_names)
     elif not dialect.header:
         df.columns = [f"col_{i + 1}" for i in range(df.shape[1])]
-    return _grouped_numbers(df, decimal_comma=dialect.sep == ";")
+    return _iso_dates(_grouped_numbers(df, decimal_comma=dialect.sep == ";"))
 
 
 _THOUSANDS = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
@@ -837,6 +837,30 @@ def _grouped_numbers(df: pd.DataFrame, decimal_comma: bool) -> pd.DataFrame:
             text.str.replace(",", "", regex=False)
         )
         df[column] = pd.to_numeric(text, errors="coerce").reindex(values.index)
+    return df
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+
+
+def _iso_dates(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose every value is an ISO date (2024-01-31, or with a time) become datetimes.
+
+    Only the unambiguous ISO form: 01/02/2024 is January 2 in one country and February 1 in
+    another, so such columns stay text rather than being guessed wrong.
+    """
+    for column in df.columns:
+        values = df[column]
+        if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+            continue
+        present = values.dropna()
+        if present.empty or not all(isinstance(v, str) for v in present.iloc[:1000]):
+            continue
+        if not present.iloc[:1000].str.match(_ISO_DATE).all() or not present.str.match(_ISO_DATE).all():
+            continue
+        parsed = pd.to_datetime(present, format="ISO8601", errors="coerce")
+        if parsed.notna().all():
+            df[column] = parsed.reindex(values.index)
     return df
 
 

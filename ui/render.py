@@ -23,8 +23,11 @@ def show_figure(fig, key: str | None = None) -> None:
 
 
 def show_error(exc: BaseException) -> None:
-    """One sentence a person can act on; the message of our own error types is that sentence."""
-    st.error(str(exc) or exc.__class__.__name__, icon=":material/error:")
+    """One sentence a person can act on; the message of our own error types is that sentence.
+
+    The sentence often quotes user text (file names, URLs, column names): it renders as text.
+    """
+    st.error(md_escape(str(exc) or exc.__class__.__name__), icon=":material/error:")
 
 
 def follow_job(
