@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,6 +24,8 @@ from threadpoolctl import ThreadpoolController
 from core.schema import FeatureSchema, FeatureSpec
 
 FieldKind = Literal["number", "category", "text"]
+# core.explain paths whose explainer can be kept between rows of one run.
+REUSABLE_EXPLAINERS = ("tree", "linear")
 
 
 class WhatIfError(ValueError):
@@ -257,16 +259,47 @@ def _one_thread() -> Iterator[None]:
         yield
 
 
-def explain_row(run: Any, frame: pd.DataFrame) -> tuple[Any, str, float]:
-    """(waterfall figure or None, note, seconds) for one row, from core.explain's explainer for the model."""
+def _cached_plan(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any]) -> Any:
+    """core.explain's explainer for this run, built once and kept in cache (tree and linear paths).
+
+    Building the explainer is most of a one-row explanation (shap.TreeExplainer reads every tree;
+    the linear path transforms the background rows), so a what-if row reuses it. Only paths that
+    hold no per-call resources and work on the transformed features are kept.
+    """
+    from core import explain
+
+    key = f"{run.run_id}:{id(run.pipeline)}"
+    plan = cache.get(key)
+    if plan is None:
+        plan = explain._plan(run, explain._feature_rows(run, frame), background_size=100)
+        if plan.explainer not in REUSABLE_EXPLAINERS or plan.cleanup is not None or plan.original_space:
+            return None
+        for old in [k for k in cache if k != key]:  # one model's explainer per cache: memory stays bounded
+            del cache[old]
+        cache[key] = plan
+    return plan
+
+
+def explain_row(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any] | None = None) -> tuple[Any, str, float]:
+    """(waterfall figure or None, note, seconds) for one row, from core.explain's explainer for the model.
+
+    With a cache (the page keeps one per session) tree and linear explainers are built once per
+    run; other paths (torch, the permutation fallback) go through explain.explain every time.
+    """
     from core import explain  # shap is heavy: imported on the first what-if with a waterfall
 
     start = time.perf_counter()
     try:
-        exp = explain.explain(run, frame)
+        plan = _cached_plan(run, frame, cache) if cache is not None else None
+        if plan is None:
+            exp = explain.explain(run, frame)
+        else:
+            rows = explain._feature_rows(run, frame)
+            exp = explain._run_plan(run, rows, plan, start, 5.0, False, lambda fraction, message: None)
         figure = explain.waterfall(exp, 0)
-    except explain.ExplainError as exc:  # a model shap cannot explain: the prediction still stands
-        return None, f"No SHAP waterfall for this row: {exc}", time.perf_counter() - start
+    except Exception as exc:  # shap cannot explain this row: the prediction still stands, the note says why
+        reason = str(exc) if isinstance(exc, explain.ExplainError) else f"SHAP failed ({type(exc).__name__}: {exc})."
+        return None, f"No SHAP waterfall for this row: {reason}", time.perf_counter() - start
     return figure, "", time.perf_counter() - start
 
 
@@ -275,8 +308,12 @@ def predict_row(
     values: dict[str, Any],
     start: dict[str, Any] | None = None,
     with_waterfall: bool = True,
+    explainer_cache: MutableMapping[str, Any] | None = None,
 ) -> WhatIfResult:
     """Predict one what-if row with the run's fitted Pipeline; warnings, changes and waterfall included.
+
+    explainer_cache: a dict kept by the caller (per session) so the SHAP explainer is built once
+    per run; without it every call builds it again (correct, slower for big forests).
 
     The row goes through the fitted preprocessing once and then the fitted estimator: exactly
     what pipeline.predict does, without transforming twice for predict and predict_proba.
@@ -297,7 +334,7 @@ def predict_row(
             raise WhatIfError(f"The model could not predict this row: {exc}.") from exc
         figure, note, explain_seconds = (None, "", 0.0)
         if with_waterfall:
-            figure, note, explain_seconds = explain_row(run, frame)
+            figure, note, explain_seconds = explain_row(run, frame, explainer_cache)
     return WhatIfResult(
         values={k: plain(values[k]) for k in run.schema.names},
         prediction=prediction,

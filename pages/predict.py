@@ -25,6 +25,7 @@ START = "predict_whatif_start"  # run_id -> (description, starting values)
 VALUES = "predict_whatif_values"  # run_id -> the form's values last loaded or submitted
 BATCH = "predict_batch_result"  # (file_id, run_id, RowCheck, scored frame or None, csv bytes, error)
 BATCH_PREVIEW_ROWS = 20
+EXPLAINERS = "predict_explainers"  # the current run's SHAP explainer, built once per session and run
 MISSING = "(missing)"
 
 
@@ -240,7 +241,8 @@ def what_if(run: Any) -> None:
         st.session_state.setdefault(VALUES, {})[run.run_id] = dict(values)
         try:
             with st.spinner("Predicting ..."):
-                result = whatif.predict_row(run, values, start=start_values)
+                cache = st.session_state.setdefault(EXPLAINERS, {})
+                result = whatif.predict_row(run, values, start=start_values, explainer_cache=cache)
         except WhatIfError as exc:
             render.show_error(exc)
         else:

@@ -154,3 +154,23 @@ def test_what_if_row_comes_with_a_waterfall(model):
     assert result.waterfall is not None, result.waterfall_note
     assert result.waterfall_note == ""
     assert len(result.waterfall.data) >= 1
+
+
+@pytest.mark.skipif(not HAS_EXPLAIN, reason="core/explain.py (explain helper) is not there yet")
+@pytest.mark.parametrize("model", ["ridge", "gradient_boosting"])
+def test_kept_explainer_gives_the_same_waterfall_and_holds_one_run(model):
+    run = make_run(house_frame(n=200), "MEDV", model)
+    other = make_run(house_frame(n=200, seed=3), "MEDV", model)
+    cache: dict = {}
+    values = whatif.starting_row(run, 2)
+    fresh = whatif.predict_row(run, values)
+    kept = whatif.predict_row(run, values, explainer_cache=cache)
+    again = whatif.predict_row(run, {**values, "RM": 7.5}, explainer_cache=cache)
+    assert len(cache) == 1
+    plan = next(iter(cache.values()))
+    for a, b in zip(fresh.waterfall.data, kept.waterfall.data, strict=True):
+        np.testing.assert_allclose(a.x if a.x is not None else a.y, b.x if b.x is not None else b.y)
+    assert again.waterfall is not None and again.prediction != kept.prediction
+    assert next(iter(cache.values())) is plan  # reused, not rebuilt
+    whatif.predict_row(other, whatif.starting_row(other), explainer_cache=cache)
+    assert len(cache) == 1 and next(iter(cache.values())) is not plan
