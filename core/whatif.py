@@ -272,7 +272,11 @@ def _cached_plan(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any])
     plan = cache.get(key)
     if plan is None:
         plan = explain._plan(run, explain._feature_rows(run, frame), background_size=100)
-        if plan.explainer not in REUSABLE_EXPLAINERS or plan.cleanup is not None or plan.original_space:
+        if (
+            plan.explainer not in REUSABLE_EXPLAINERS
+            or getattr(plan, "cleanup", None) is not None  # a plan that must be released after one use
+            or getattr(plan, "original_space", False)
+        ):
             return None
         for old in [k for k in cache if k != key]:  # one model's explainer per cache: memory stays bounded
             del cache[old]
