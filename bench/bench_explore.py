@@ -44,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=20)
+    parser.add_argument("--naive", action="store_true", help="also size a raw-point px.scatter for comparison")
     args = parser.parse_args()
 
     frame = make_frame(args.rows, args.cols)
@@ -69,6 +70,13 @@ def main() -> None:
     eda.summary(frame)
     print(f"{'summary table (not a figure)':<34} {time.perf_counter() - summary_start:>9.3f}")
     print("all figures under 1 MB and 1 s" if not misses else f"{misses} figure(s) missed a target")
+    if args.naive:
+        import plotly.express as px
+
+        naive_start = time.perf_counter()
+        naive = px.scatter(frame, x="x01", y="target")
+        size = len(naive.to_json())
+        print(f"{'for scale: px.scatter of all rows':<34} {time.perf_counter() - naive_start:>9.3f} {size / 1000:>10.1f}")
 
 
 if __name__ == "__main__":
