@@ -35,7 +35,8 @@ import hashlib
 import html
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,7 @@ INTERVENTIONAL_COST_RATIO = 95.0
 FIRST_CHUNK_ROWS = 5
 # Charts stay under about 1 MB of JSON: the beeswarm shows at most this many rows.
 BEESWARM_MAX_ROWS = 2_000
+DEPENDENCE_MAX_ROWS = 5_000
 # Dense SHAP floats per chunk (rows x transformed features x outputs): bounds memory on text.
 MAX_CHUNK_FLOATS = 2_000_000
 
@@ -225,7 +227,6 @@ class _Plan:
     seconds_per_row: float | None = None  # a predict-timed estimate before any row is explained
     exact: bool = True
     setup_seconds: float = 0.0
-    cleanup: Callable[[], None] | None = None
 
 
 def _final_estimator(run: Any) -> Any:
@@ -481,10 +482,6 @@ def _torch_plan(run: Any, model: Any, background_size: int) -> _Plan:
     classifier = run.task != "regression"
     space = "probability" if classifier else "target units"
     n_outputs = len(_classifier_outputs(run, model)) if classifier else 1
-    # Tiny per-row batches run faster on one thread than on contended ones (10x here); restored after.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-
     def outputs(X: Any) -> np.ndarray:
         with torch.no_grad():
             return _as_2d(module(torch.as_tensor(_dense(X), dtype=torch.float32)).numpy())
@@ -493,7 +490,8 @@ def _torch_plan(run: Any, model: Any, background_size: int) -> _Plan:
     deep = shap.DeepExplainer(module, bg)
 
     def deep_attribute(X: Any) -> tuple[np.ndarray, np.ndarray]:
-        phi = deep.shap_values(torch.as_tensor(_dense(X), dtype=torch.float32), check_additivity=False)
+        with _one_torch_thread():
+            phi = deep.shap_values(torch.as_tensor(_dense(X), dtype=torch.float32), check_additivity=False)
         phi = np.asarray(phi, dtype=float)
         return phi.reshape(phi.shape[0], phi.shape[1], -1), np.asarray(deep.expected_value, dtype=float).ravel()
 
@@ -510,7 +508,8 @@ def _torch_plan(run: Any, model: Any, background_size: int) -> _Plan:
         gradient = shap.GradientExplainer(module, bg)
 
         def gradient_attribute(X: Any) -> tuple[np.ndarray, np.ndarray]:
-            phi = gradient.shap_values(torch.as_tensor(_dense(X), dtype=torch.float32), nsamples=200, rseed=0)
+            with _one_torch_thread():
+                phi = gradient.shap_values(torch.as_tensor(_dense(X), dtype=torch.float32), nsamples=200, rseed=0)
             phi = np.asarray(phi, dtype=float)
             return phi.reshape(phi.shape[0], phi.shape[1], -1), base
 
@@ -529,8 +528,23 @@ def _torch_plan(run: Any, model: Any, background_size: int) -> _Plan:
         attribute=attribute,
         model_output=outputs,
         exact=exact,
-        cleanup=lambda: torch.set_num_threads(threads),
     )
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """DeepExplainer runs one small batch per row: one thread is 10x faster than contended ones here.
+
+    torch's thread count is process-wide, so it is restored right after each call.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class _RowSource:
@@ -747,9 +761,6 @@ def explain(
         raise
     except Exception as exc:
         raise ExplainError(f"SHAP failed on this model ({type(exc).__name__}: {exc}).") from exc
-    finally:
-        if plan.cleanup is not None:
-            plan.cleanup()
 
 
 def _run_plan(
@@ -899,18 +910,14 @@ def estimate_seconds(run: Any, n_rows: int, background_size: int = 100) -> float
     """
     raw = _feature_rows(run, None)
     plan = _plan(run, raw, background_size)
-    try:
-        if plan.seconds_per_row is not None:
-            return plan.setup_seconds + plan.seconds_per_row * n_rows
-        probe = raw.iloc[: min(FIRST_CHUNK_ROWS, len(raw))]
-        X = _preprocessor(run).transform(probe)
-        start = time.perf_counter()
-        plan.attribute(X.tocsr() if sp.issparse(X) else X)
-        per_row = (time.perf_counter() - start) / len(probe)
-        return plan.setup_seconds + per_row * n_rows
-    finally:
-        if plan.cleanup is not None:
-            plan.cleanup()
+    if plan.seconds_per_row is not None:
+        return plan.setup_seconds + plan.seconds_per_row * n_rows
+    probe = raw.iloc[: min(FIRST_CHUNK_ROWS, len(raw))]
+    X = _preprocessor(run).transform(probe)
+    start = time.perf_counter()
+    plan.attribute(X.tocsr() if sp.issparse(X) else X)
+    per_row = (time.perf_counter() - start) / len(probe)
+    return plan.setup_seconds + per_row * n_rows
 
 
 def cache_key(run: Any, rows: pd.DataFrame | None = None) -> str:
@@ -978,10 +985,17 @@ def feature_numbers(exp: Explanation, column: str) -> np.ndarray:
         return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
     if kind == "text":
         return np.array([len(t.split()) for t in to_text(s)], dtype=float)
-    codes, _ = pd.factorize(s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v)), sort=True)
-    out = codes.astype(float)
-    out[codes < 0] = np.nan
-    return out
+    return category_codes(exp, column)[0]
+
+
+def category_codes(exp: Explanation, column: str) -> tuple[np.ndarray, list[str]]:
+    """Per row the position of its shown level among the sorted levels (NaN when missing), and the levels."""
+    s = exp.rows[column]
+    shown = [None if pd.isna(v) else format_value(v) for v in s]
+    levels = sorted({v for v in shown if v is not None})
+    where = {level: i for i, level in enumerate(levels)}
+    codes = np.array([np.nan if v is None else where[v] for v in shown], dtype=float)
+    return codes, levels
 
 
 def _normalized(values: np.ndarray) -> np.ndarray:
@@ -1168,32 +1182,35 @@ def dependence(exp: Explanation, feature: str, color_by: str | None = "auto", cl
         raise ExplainError(f"{feature!r} is not one of the model's columns.")
     k = exp.output_position(class_)
     j = exp.columns.index(feature)
-    y = exp.output_values[:, j, k]
-    n = len(y)
     chosen = "strongest interaction"
     if color_by == "auto":
         color_by = strongest_interaction(exp, feature, class_)
     else:
         chosen = "chosen"
     kind = exp.kinds.get(feature)
-    positions = np.arange(n)
-    labels = np.array([str(i) for i in exp.row_index], dtype=object)
+    total = exp.n_explained
+    positions = np.arange(total)
+    if total > DEPENDENCE_MAX_ROWS:
+        positions = np.sort(np.random.default_rng(0).choice(total, DEPENDENCE_MAX_ROWS, replace=False))
+    n = len(positions)
+    y = exp.output_values[positions, j, k]
+    labels = np.array([str(i) for i in exp.row_index[positions]], dtype=object)
     shown = _display_values(exp, feature, positions)
     if kind == "numeric":
-        x = feature_numbers(exp, feature)
+        x = feature_numbers(exp, feature)[positions]
         x_title = _esc(feature)
     elif kind == "text":
-        x = feature_numbers(exp, feature)
+        x = feature_numbers(exp, feature)[positions]
         x_title = f"{_esc(feature)} (words)"
     else:
-        codes = feature_numbers(exp, feature)
-        x = codes + np.random.default_rng(2).uniform(-0.2, 0.2, n)
+        codes, levels = category_codes(exp, feature)
+        x = codes[positions] + np.random.default_rng(2).uniform(-0.2, 0.2, n)
         x_title = _esc(feature)
     marker: dict[str, Any] = {"size": 6, "opacity": 0.8, "color": _RED}
     custom = [shown, labels]
     template = "<b>" + _esc(feature) + "</b> = %{customdata[0]}<br>SHAP %{y:.6g}<br>row %{customdata[1]}"
     if color_by is not None and color_by in exp.columns and color_by != feature:
-        color = _normalized(feature_numbers(exp, color_by))
+        color = _normalized(feature_numbers(exp, color_by))[positions]
         marker.update(
             color=np.where(np.isfinite(color), color, 0.5).astype(np.float32),
             colorscale=_COLORSCALE,
@@ -1215,15 +1232,15 @@ def dependence(exp: Explanation, feature: str, color_by: str | None = "auto", cl
         )
     )
     if kind not in ("numeric", "text"):
-        levels = sorted({format_value(v) for v in exp.rows[feature].dropna()})
         fig.update_xaxes(tickvals=list(range(len(levels))), ticktext=[_esc(v) for v in levels])
     fig.add_hline(y=0, line_color=_GREY, line_width=1)
     color_note = (
         f", colored by {_esc(color_by)} ({chosen})" if color_by is not None and color_by in exp.columns else ""
     )
     class_note = f" for class {_esc(exp.outputs[k])}" if exp.is_classifier else ""
+    sample_note = f" (a sample of {n:,} of {total:,} rows)" if n < total else ""
     fig.update_layout(
-        title=f"{_esc(feature)}: its value against its SHAP value{class_note}{color_note}",
+        title=f"{_esc(feature)} against its SHAP value{class_note}{color_note}{sample_note}",
         xaxis_title=x_title,
         yaxis_title=_axis_title(exp, k),
         height=460,

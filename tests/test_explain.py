@@ -375,6 +375,28 @@ def test_text_token_chart_and_big_beeswarm_stay_small():
     assert sum(len(t.x) for t in fig.data) == explain.BEESWARM_MAX_ROWS * len(many.columns)
     assert "a sample of 2,000 of 6,000 rows" in fig.layout.title.text
     assert len(fig.to_json()) < 1_000_000
+    dep = explain.dependence(many, "RM")
+    assert len(dep.data[0].x) == explain.DEPENDENCE_MAX_ROWS and len(dep.to_json()) < 1_000_000
+
+
+def test_dependence_on_a_category_puts_each_row_at_its_own_level():
+    run = make_run(loan_frame(n=200), "Loan_Status", "random_forest", {"n_estimators": 10})
+    exp = explain.explain(run)
+    fig = explain.dependence(exp, "Property_Area", color_by=None)
+    ticks = list(fig.layout.xaxis.ticktext)
+    assert ticks == sorted(exp.rows["Property_Area"].dropna().unique())
+    assert exp.rows["Property_Area"].notna().all()  # loan_frame leaves this column complete
+    assert [ticks[int(round(x))] for x in fig.data[0].x] == exp.rows["Property_Area"].tolist()
+
+
+def test_fallback_on_a_text_column_keeps_the_text_whole():
+    run = make_run(review_frame(n=120), "Liked", "knn", kinds={"Review": "text", "Stars": "numeric"})
+    exp = explain.explain(run, run.X_test.iloc[:8], allow_slow=True)
+    assert exp.explainer == "permutation" and exp.columns == ["Review", "Stars"]
+    proba = run.pipeline.predict_proba(exp.rows)
+    np.testing.assert_allclose(exp.model_output(exp.outputs[1]), proba[:, 1], atol=1e-8)
+    with pytest.raises(explain.ExplainError, match="treats the whole text as one column"):
+        explain.token_contributions(exp, 0, "Review")
 
 
 class SineNet(RegressorMixin, BaseEstimator):
