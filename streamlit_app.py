@@ -8,10 +8,21 @@ from ui.state import current_data, current_run, show_notices
 st.set_page_config(page_title="ML Workbench", page_icon=":material/science:", layout="wide")
 
 # Only pages that work are listed; st.navigation turns off pages/ auto-discovery.
-PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
-    st.Page("pages/explore.py", title="Explore", icon=":material/monitoring:"),
-]
+PAGES = {
+    "Data": [
+        st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
+        st.Page("pages/explore.py", title="Explore", icon=":material/monitoring:"),
+    ],
+    "Model": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/devices.py", title="Compare devices", icon=":material/speed:"),
+    ],
+    "Use": [
+        st.Page("pages/explain.py", title="Explain", icon=":material/lightbulb:"),
+        st.Page("pages/predict.py", title="Predict", icon=":material/online_prediction:"),
+        st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+    ],
+}
 
 page = st.navigation(PAGES)
 

@@ -12,6 +12,11 @@ from ui.state import DATA, loaded_data
 PAGES = [
     "pages/data.py",
     "pages/explore.py",
+    "pages/train.py",
+    "pages/devices.py",
+    "pages/explain.py",
+    "pages/predict.py",
+    "pages/models.py",
 ]
 
 
