@@ -625,7 +625,7 @@ class _PermutationShap:
         self.z_background = z_background
         self.n_cols = z_background.shape[1]
         self.permutations = permutations
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.base: np.ndarray | None = None
         # Masked states per permutation that are neither all-on (f(x)) nor all-off (the base).
         self.states = max(0, 2 * (self.n_cols - 1))
@@ -644,7 +644,8 @@ class _PermutationShap:
         if M == 1:
             phi[:, 0, :] = full - self.base
             return phi, self.base
-        orders = np.argsort(self.rng.random((R, P, M)), axis=2)  # one permutation per (row, p)
+        # P permutations per row, seeded by the row's position: the same values however rows are chunked.
+        orders = np.stack([np.argsort(np.random.default_rng((self.seed, int(i))).random((P, M)), axis=1) for i in idx])
         # on[r, p, s, m]: column m is taken from the row in state s. Forward states 1..M-1 have the
         # first s columns of the order on; backward states have all but the first s on.
         rank = np.argsort(orders, axis=2)  # rank[r, p, m] = where column m comes in the order
@@ -665,6 +666,12 @@ class _PermutationShap:
         for gains in (gain_fwd, gain_bwd):
             np.add.at(phi, (np.broadcast_to(r_index, orders.shape), orders), gains)
         return phi / (2 * P), self.base
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    """An exception's first line, cut to a sentence's length."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _plan(run: Any, rows: pd.DataFrame, background_size: int) -> _Plan:
@@ -689,7 +696,7 @@ def _plan(run: Any, rows: pd.DataFrame, background_size: int) -> _Plan:
     except ExplainError:
         raise
     except Exception as exc:
-        raise ExplainError(f"SHAP could not set up an explainer for this {name} model ({exc}).") from exc
+        raise ExplainError(f"SHAP could not set up an explainer for this {name} model ({_short(exc)}).") from exc
     plan.setup_seconds = time.perf_counter() - start
     return plan
 
@@ -711,17 +718,15 @@ def _feature_rows(run: Any, rows: pd.DataFrame | None) -> pd.DataFrame:
     return frame[list(run.features)]
 
 
-def _column_groups(run: Any, plan: _Plan) -> tuple[sp.csr_matrix, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def _column_groups(run: Any, plan: _Plan) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """(transformed features x original columns) 0/1 matrix, and per text column (positions, tokens)."""
     columns = list(run.features)
     if plan.original_space:
-        return sp.identity(len(columns), format="csr"), {}
+        return np.eye(len(columns)), {}
     origins = output_features(_preprocessor(run))
     where = {c: i for i, c in enumerate(columns)}
-    G = sp.csr_matrix(
-        (np.ones(len(origins)), (np.arange(len(origins)), [where[o] for o, _ in origins])),
-        shape=(len(origins), len(columns)),
-    )
+    G = np.zeros((len(origins), len(columns)))
+    G[np.arange(len(origins)), [where[o] for o, _ in origins]] = 1.0
     text = {}
     for c in run.schema.by_kind("text"):
         if c in where:
@@ -760,7 +765,7 @@ def explain(
     except ExplainError:
         raise
     except Exception as exc:
-        raise ExplainError(f"SHAP failed on this model ({type(exc).__name__}: {exc}).") from exc
+        raise ExplainError(f"SHAP failed on this model ({type(exc).__name__}: {_short(exc)}).") from exc
 
 
 def _run_plan(
@@ -780,10 +785,13 @@ def _run_plan(
         try:
             inputs = _preprocessor(run).transform(raw)
         except Exception as exc:
-            raise ExplainError(f"The rows do not fit the model's preprocessing ({exc}).") from exc
+            raise ExplainError(f"The rows do not fit the model's preprocessing ({_short(exc)}).") from exc
         if sp.issparse(inputs):
             inputs = inputs.tocsr()
     G, text = _column_groups(run, plan)
+    # Dense SHAP per chunk is rows x transformed features x outputs: bounded for big vocabularies.
+    widest = max(1, MAX_CHUNK_FLOATS // (G.shape[0] * plan.n_raw_outputs * (2 if plan.expand_binary else 1)))
+    max_chunk = min(plan.max_chunk, widest)
     order = np.random.default_rng(0).permutation(n)
     rate = plan.seconds_per_row
     done = 0
@@ -795,10 +803,10 @@ def _run_plan(
     while done < n:
         remaining_budget = max_seconds - (time.perf_counter() - started)
         if rate is None:
-            size = min(FIRST_CHUNK_ROWS, n)
+            size = min(FIRST_CHUNK_ROWS, n, max_chunk)
         else:
             # Chunks of about half a second keep progress moving; the budget caps the last one.
-            size = max(1, min(plan.max_chunk, n - done, int(0.5 / max(rate, 1e-9)) or 1))
+            size = max(1, min(max_chunk, n - done, int(0.5 / max(rate, 1e-9)) or 1))
             if not allow_slow:
                 affordable = int(remaining_budget / max(rate, 1e-9))
                 if affordable < 1 and done > 0:
@@ -813,7 +821,7 @@ def _run_plan(
         if plan.expand_binary:
             out = np.concatenate([-out, out], axis=1)
         base = chunk_base if base is None else base
-        grouped_parts.append(np.stack([phi[:, :, k] @ G for k in range(phi.shape[2])], axis=2))
+        grouped_parts.append(np.einsum("nfk,fc->nck", phi, G))
         output_parts.append(out)
         for c, (idx, _) in text.items():
             counts = sp.csr_matrix(X[:, idx]) if sp.issparse(X) else sp.csr_matrix(np.asarray(X)[:, idx])

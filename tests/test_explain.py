@@ -241,6 +241,9 @@ def test_knn_falls_back_to_permutation_shap_on_original_columns():
     assert exp.background_size == explain.PERMUTATION_BACKGROUND_ROWS and "random sample of 50" in exp.background
     np.testing.assert_allclose(exp.model_output(), run.pipeline.predict(exp.rows), atol=1e-8)
     assert_grouped_by_columns(exp, run)
+    # Seeded per row: the same rows get the same values however the work was chunked.
+    again = explain.explain(run, run.X_test.iloc[:4])
+    np.testing.assert_allclose(again.values, exp.values[:4])
 
 
 def test_svm_classifier_fallback_is_additive_per_class_in_probability():
