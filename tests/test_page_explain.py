@@ -146,3 +146,17 @@ def test_a_sampled_explanation_offers_to_explain_every_row(harness, monkeypatch)
     full = at.session_state["explain_cache"][key]
     assert full.n_explained == full.n_requested == len(run.X_test)
     assert not any(b.key == "explain_all" for b in at.button)
+
+
+def test_explain_runs_under_the_entry():
+    run = make_run(loan_frame(n=160), "Loan_Status", "random_forest", {"n_estimators": 10})
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/explain.py").run()
+    assert not at.exception and any("No model yet" in info.value for info in at.info)
+    at.session_state[RUNS] = OrderedDict({run.run_id: run})
+    at.session_state[CURRENT_RUN] = run.run_id
+    at.run()
+    finish_job(at)
+    assert not at.exception and not at.error
+    assert {"explain_importance", "explain_waterfall"} <= set(charts(at))
