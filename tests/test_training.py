@@ -268,7 +268,7 @@ def test_grid_values_are_parsed_and_checked() -> None:
 
 def test_effective_params_fill_defaults_and_type_values() -> None:
     params = training.effective_params("random_forest", {"n_estimators": 20.0, "max_depth": "4"})
-    assert params == {"n_estimators": 20, "max_depth": 4, "min_samples_leaf": 5, "max_features": 1.0}
+    assert params == {"n_estimators": 20, "max_depth": 4, "min_samples_leaf": 5, "max_features": 0.5}
     assert isinstance(params["n_estimators"], int)
     assert training.effective_params("linear_regression") == {}
 
