@@ -50,7 +50,7 @@ CASES = [
     ("synthetic 20,000 x 20", "y", "random_forest"),
     ("synthetic 20,000 x 20", "y", "gradient_boosting"),
     ("synthetic 20,000 x 20", "y", "hist_gradient_boosting"),
-    # Not in the target (its explainer, DeepExplainer, is rebuilt per row): shown for reference.
+    # The target names tree and linear models; the torch MLP (DeepExplainer) is shown for reference.
     ("loan_applications", "Loan_Status", "torch_mlp"),
 ]
 

@@ -24,8 +24,8 @@ from threadpoolctl import ThreadpoolController
 from core.schema import FeatureSchema, FeatureSpec
 
 FieldKind = Literal["number", "category", "text"]
-# core.explain paths whose explainer can be kept between rows of one run.
-REUSABLE_EXPLAINERS = ("tree", "linear")
+# core.explain paths whose explainer can be kept between rows of one run (torch: DeepExplainer).
+REUSABLE_EXPLAINERS = ("tree", "linear", "deep")
 
 
 class WhatIfError(ValueError):
@@ -260,7 +260,7 @@ def _one_thread() -> Iterator[None]:
 
 
 def _cached_plan(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any]) -> Any:
-    """core.explain's explainer for this run, built once and kept in cache (tree and linear paths).
+    """core.explain's explainer for this run, built once and kept in cache (REUSABLE_EXPLAINERS).
 
     Building the explainer is most of a one-row explanation (shap.TreeExplainer reads every tree;
     the linear path transforms the background rows), so a what-if row reuses it. Only paths that
@@ -287,8 +287,8 @@ def _cached_plan(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any])
 def explain_row(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any] | None = None) -> tuple[Any, str, float]:
     """(waterfall figure or None, note, seconds) for one row, from core.explain's explainer for the model.
 
-    With a cache (the page keeps one per session) tree and linear explainers are built once per
-    run; other paths (torch, the permutation fallback) go through explain.explain every time.
+    With a cache (the page keeps one per session) tree, linear and DeepExplainer explainers are
+    built once per run; other paths (the permutation fallback) go through explain.explain every time.
     """
     from core import explain  # shap is heavy: imported on the first what-if with a waterfall
 

@@ -157,10 +157,13 @@ def test_what_if_row_comes_with_a_waterfall(model):
 
 
 @pytest.mark.skipif(not HAS_EXPLAIN, reason="core/explain.py (explain helper) is not there yet")
-@pytest.mark.parametrize("model", ["ridge", "gradient_boosting"])
-def test_kept_explainer_gives_the_same_waterfall_and_holds_one_run(model):
-    run = make_run(house_frame(n=200), "MEDV", model)
-    other = make_run(house_frame(n=200, seed=3), "MEDV", model)
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [("ridge", None), ("gradient_boosting", None), ("torch_mlp", {"hidden_layers": "8", "epochs": 20})],
+)
+def test_kept_explainer_gives_the_same_waterfall_and_holds_one_run(model, params):
+    run = make_run(house_frame(n=200), "MEDV", model, params)
+    other = make_run(house_frame(n=200, seed=3), "MEDV", model, params)
     cache: dict = {}
     values = whatif.starting_row(run, 2)
     fresh = whatif.predict_row(run, values)
