@@ -1184,17 +1184,21 @@ def beeswarm(exp: Explanation, class_: Any = None, max_features: int = 15) -> go
     return fig
 
 
-def dependence(exp: Explanation, feature: str, color_by: str | None = "auto", class_: Any = None) -> go.Figure:
-    """feature's value against its SHAP value, colored by color_by ("auto": strongest_interaction, None: no color)."""
+def dependence(exp: Explanation, feature: str, color_by: str | bool | None = None, class_: Any = None) -> go.Figure:
+    """feature's value against its SHAP value, colored by another column.
+
+    color_by: a column name; None (default) for strongest_interaction's pick, said in the title;
+    False for no color. Categories sit at their level (jittered), text at its word count.
+    """
     if feature not in exp.columns:
         raise ExplainError(f"{feature!r} is not one of the model's columns.")
     k = exp.output_position(class_)
     j = exp.columns.index(feature)
-    chosen = "strongest interaction"
-    if color_by == "auto":
-        color_by = strongest_interaction(exp, feature, class_)
-    else:
-        chosen = "chosen"
+    chosen = "chosen"
+    if color_by is None:
+        color_by, chosen = strongest_interaction(exp, feature, class_), "strongest interaction"
+    elif color_by is False:
+        color_by = None
     kind = exp.kinds.get(feature)
     total = exp.n_explained
     positions = np.arange(total)

@@ -112,7 +112,7 @@ def global_section(exp: explain.Explanation, key: str) -> None:
             "Color by", [STRONGEST, NO_COLOR, *[c for c in order if c != feature]], key=f"explain_dep_color_{key}",
             help="strongest interaction: the column whose values best explain the vertical spread (a heuristic).",
         )
-        color_by = "auto" if color == STRONGEST else None if color == NO_COLOR else color
+        color_by = None if color == STRONGEST else False if color == NO_COLOR else color
         render.show_figure(explain.dependence(exp, feature, color_by=color_by, class_=class_), key="explain_dependence")
 
 

@@ -346,7 +346,9 @@ def test_charts_show_original_columns_exact_values_and_escaped_names():
     dep = explain.dependence(exp, "ApplicantIncome")
     partner = explain.strongest_interaction(exp, "ApplicantIncome")
     assert partner in exp.columns and partner != "ApplicantIncome"
-    assert "strongest interaction" in dep.layout.title.text
+    assert f"colored by {partner} (strongest interaction)" in dep.layout.title.text
+    assert "colored by Gender (chosen)" in explain.dependence(exp, "ApplicantIncome", color_by="Gender").layout.title.text
+    assert "colored by" not in explain.dependence(exp, "ApplicantIncome", color_by=False).layout.title.text
     fall = explain.waterfall(exp, 0, max_features=3)
     labels = list(fall.data[0].y)
     assert labels[0] == f"{len(exp.columns) - 3} other features" and labels[-1] == "model output f(x)"
@@ -385,7 +387,7 @@ def test_text_token_chart_and_big_beeswarm_stay_small():
 def test_dependence_on_a_category_puts_each_row_at_its_own_level():
     run = make_run(loan_frame(n=200), "Loan_Status", "random_forest", {"n_estimators": 10})
     exp = explain.explain(run)
-    fig = explain.dependence(exp, "Property_Area", color_by=None)
+    fig = explain.dependence(exp, "Property_Area", color_by=False)
     ticks = list(fig.layout.xaxis.ticktext)
     assert ticks == sorted(exp.rows["Property_Area"].dropna().unique())
     assert exp.rows["Property_Area"].notna().all()  # loan_frame leaves this column complete
@@ -452,3 +454,13 @@ def test_interventional_tree_shap_is_additive_on_training_rows_too():
     exp = explain.explain(run, run.X_background.iloc[:200])
     assert "interventional" in exp.method
     np.testing.assert_allclose(exp.model_output(), run.pipeline.predict(exp.rows), atol=1e-5)
+
+
+def test_strongest_interaction_finds_the_partner_of_a_product():
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame(rng.normal(size=(600, 4)), columns=["a", "b", "c", "d"])
+    df["y"] = df["a"] * df["b"] + df["c"] + 0.1 * rng.normal(size=600)
+    run = make_run(df, "y", "gradient_boosting", {"n_estimators": 150})
+    exp = explain.explain(run)
+    assert explain.strongest_interaction(exp, "a") == "b"
+    assert explain.strongest_interaction(exp, "b") == "a"
