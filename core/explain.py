@@ -8,12 +8,14 @@
   inside shap, issue 3486, and take the whole server down), only where it is the cheaper mode,
   and never for histogram gradient boosting (its interventional values fail shap's own
   additivity check). Otherwise the path-dependent mode runs, which takes no background at all.
+  Multiclass gradient boosting (shap reads only two classes) goes in as one tree model per class.
 - linear models: exact linear SHAP, coef * (x - background mean): what shap.LinearExplainer
   with an independent masker computes, without densifying a text vocabulary.
 - PyTorch estimators (they expose `explainable_module()`): shap.DeepExplainer on the module,
   shap.GradientExplainer where DeepLIFT cannot handle a layer (its sums are then approximate).
-- anything else (k-NN, SVM, AdaBoost, ...): shap.PermutationExplainer over the ORIGINAL columns
-  with a small seeded background sample, never shap's auto-picked exact explainer.
+- anything else (k-NN, SVM, AdaBoost, ...): permutation SHAP (shap's PermutationExplainer
+  algorithm, batched here) over the ORIGINAL columns with a seeded sample of 50 training rows as
+  background; never shap's auto-picked exact explainer (10.6 s for 100 rows of a 6-column GBM).
 
 Slow paths are timed as they run: rows are explained in a seeded random order, in chunks, and
 the work stops when the next chunk would not fit in `max_seconds`; the rows done so far are a
