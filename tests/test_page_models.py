@@ -130,3 +130,15 @@ def test_unsaved_runs_are_listed_apart_and_can_be_saved(loan, house, model_store
     assert not at.exception
     assert [m.model_id for m in store.list_models(model_store)] == [loan.run_id]
     assert at.dataframe[0].value["run"].tolist() == [house.run_id]
+
+
+def test_runs_under_the_real_entry(loan):
+    if "pages/models.py" not in (ROOT / "streamlit_app.py").read_text():
+        pytest.skip("streamlit_app.py does not list pages/models.py yet (the lead adds it)")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.session_state["wb_runs"] = OrderedDict({loan.run_id: loan})
+    at.session_state["wb_current_run"] = loan.run_id
+    at.run()
+    at.switch_page("pages/models.py").run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith(f"verified: {len(loan.X_test)} rows, identical predictions")

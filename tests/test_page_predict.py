@@ -144,3 +144,17 @@ def test_batch_scoring_shows_rows_and_offers_the_csv(loan):
     preview = at.dataframe[-1].value
     assert {"prediction", "proba_N", "proba_Y"} <= set(preview.columns)
     assert at.download_button(key=f"predict_batch_download_{loan.run_id}").label == "Download predictions (CSV)"
+
+
+def test_runs_under_the_real_entry(house):
+    if "pages/predict.py" not in (ROOT / "streamlit_app.py").read_text():
+        pytest.skip("streamlit_app.py does not list pages/predict.py yet (the lead adds it)")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.session_state["wb_runs"] = OrderedDict({house.run_id: house})
+    at.session_state["wb_current_run"] = house.run_id
+    at.run()
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception, at.exception
+    at = submit(at)
+    assert not at.exception, at.exception
+    assert at.metric[0].value
