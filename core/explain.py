@@ -800,7 +800,6 @@ def _run_plan(
     explain_seconds = 0.0
     grouped_parts: list[np.ndarray] = []
     token_parts: dict[str, list[tuple[sp.csr_matrix, list[sp.csr_matrix], np.ndarray]]] = {c: [] for c in text}
-    output_parts: list[np.ndarray] = []
     base = None
     while done < n:
         remaining_budget = max_seconds - (time.perf_counter() - started)
@@ -818,13 +817,9 @@ def _run_plan(
         X = inputs[chunk]
         t0 = time.perf_counter()
         phi, chunk_base = plan.attribute(X)
-        out = plan.model_output(X)
         phi, chunk_base = _expand(phi, chunk_base, plan)
-        if plan.expand_binary:
-            out = np.concatenate([-out, out], axis=1)
         base = chunk_base if base is None else base
         grouped_parts.append(np.einsum("nfk,fc->nck", phi, G))
-        output_parts.append(out)
         for c, (idx, _) in text.items():
             counts = sp.csr_matrix(X[:, idx]) if sp.issparse(X) else sp.csr_matrix(np.asarray(X)[:, idx])
             counts.eliminate_zeros()
@@ -845,8 +840,12 @@ def _run_plan(
     positions = np.concatenate(_chunk_positions(order, [p.shape[0] for p in grouped_parts]))
     back = np.argsort(positions)
     values = np.concatenate(grouped_parts, axis=0)[back]
-    outputs_model = np.concatenate(output_parts, axis=0)[back]
-    explained = raw.iloc[positions[back]]
+    chosen = positions[back]
+    explained = raw.iloc[chosen]
+    # The model's own output on the explained rows, in the same space: one call, for the check.
+    outputs_model = plan.model_output(inputs[chosen])
+    if plan.expand_binary:
+        outputs_model = np.concatenate([-outputs_model, outputs_model], axis=1)
     tokens = {}
     for c, (_, vocabulary) in text.items():
         parts = token_parts[c]
