@@ -214,7 +214,7 @@ class Explanation:
 
 
 @dataclass
-class _Plan:
+class Explainer:
     explainer: str
     method: str
     output_space: str
@@ -229,6 +229,12 @@ class _Plan:
     seconds_per_row: float | None = None  # a predict-timed estimate before any row is explained
     exact: bool = True
     setup_seconds: float = 0.0
+
+    @property
+    def reusable(self) -> bool:
+        """Worth keeping per run: a fast path over the transformed features (the permutation
+        fallback is bound to the rows it was built for)."""
+        return self.explainer in ("tree", "linear", "deep") and not self.original_space
 
 
 def _final_estimator(run: Any) -> Any:
@@ -261,7 +267,7 @@ def _classifier_outputs(run: Any, model: Any) -> list[Any]:
     return list(classes) if classes is not None else []
 
 
-def _tree_plan(run: Any, model: Any, background_size: int) -> _Plan:
+def _tree_plan(run: Any, model: Any, background_size: int) -> Explainer:
     import shap
 
     name = type(model).__name__
@@ -342,7 +348,7 @@ def _tree_plan(run: Any, model: Any, background_size: int) -> _Plan:
     n_outputs = len(_classifier_outputs(run, model)) if classifier else 1
     single = classifier and space == "log-odds" and n_outputs == 2
     mode_text = "interventional (background data)" if use_background else "path-dependent (no background data)"
-    return _Plan(
+    return Explainer(
         explainer="tree",
         method=f"shap.TreeExplainer, {mode_text}",
         output_space=space,
@@ -429,7 +435,7 @@ def _gbm_class_models(model: Any) -> list[dict[str, Any]]:
     return models
 
 
-def _linear_plan(run: Any, model: Any) -> _Plan:
+def _linear_plan(run: Any, model: Any) -> Explainer:
     pre = _preprocessor(run)
     background = pre.transform(run.X_background)
     mean = np.asarray(background.mean(axis=0)).ravel()
@@ -458,7 +464,7 @@ def _linear_plan(run: Any, model: Any) -> _Plan:
 
     n_outputs = coef.shape[0]
     single = classifier and n_outputs == 1
-    return _Plan(
+    return Explainer(
         explainer="linear",
         method="linear SHAP, coef x (x - background mean): what shap.LinearExplainer computes with an "
         "independent masker",
@@ -473,7 +479,7 @@ def _linear_plan(run: Any, model: Any) -> _Plan:
     )
 
 
-def _torch_plan(run: Any, model: Any, background_size: int) -> _Plan:
+def _torch_plan(run: Any, model: Any, background_size: int) -> Explainer:
     import shap
     import torch
 
@@ -518,7 +524,7 @@ def _torch_plan(run: Any, model: Any, background_size: int) -> _Plan:
         explainer, attribute, exact = "gradient", gradient_attribute, False
         method = "shap.GradientExplainer (expected gradients; DeepLIFT cannot handle a layer of this network)"
 
-    return _Plan(
+    return Explainer(
         explainer=explainer,
         method=method,
         output_space=space,
@@ -568,7 +574,7 @@ class _RowSource:
         return pd.DataFrame({c: a.take(positions[:, j]) for j, (c, a) in enumerate(zip(self.columns, self.arrays, strict=True))})
 
 
-def _permutation_plan(run: Any, rows: pd.DataFrame, background_size: int) -> _Plan:
+def _permutation_plan(run: Any, rows: pd.DataFrame, background_size: int) -> Explainer:
     pipeline = run.pipeline
     classifier = run.task != "regression"
     estimator = _final_estimator(run)
@@ -595,7 +601,7 @@ def _permutation_plan(run: Any, rows: pd.DataFrame, background_size: int) -> _Pl
     explainer.base = probe.mean(axis=0)
     n_outputs = probe.shape[1]
     single = classifier and n_outputs == 1
-    return _Plan(
+    return Explainer(
         explainer="permutation",
         method=f"permutation SHAP over the original columns ({PERMUTATIONS} antithetic permutations per row, "
         "shap's PermutationExplainer algorithm, batched)",
@@ -676,8 +682,13 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _plan(run: Any, rows: pd.DataFrame, background_size: int) -> _Plan:
-    """Choose and build the explainer for this run's final estimator."""
+def prepare(run: Any, rows: pd.DataFrame | None = None, background_size: int = 100) -> Explainer:
+    """Choose and build the explainer for this run's final estimator, once.
+
+    Hand it to explain(..., explainer=...) to explain many row sets without building it again
+    (the what-if form does, per row). Explainer.reusable says whether that is worth it.
+    """
+    rows = _feature_rows(run, rows)
     model = _final_estimator(run)
     name = type(model).__name__
     start = time.perf_counter()
@@ -720,7 +731,7 @@ def _feature_rows(run: Any, rows: pd.DataFrame | None) -> pd.DataFrame:
     return frame[list(run.features)]
 
 
-def _column_groups(run: Any, plan: _Plan) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def _column_groups(run: Any, plan: Explainer) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """(transformed features x original columns) 0/1 matrix, and per text column (positions, tokens)."""
     columns = list(run.features)
     if plan.original_space:
@@ -737,7 +748,7 @@ def _column_groups(run: Any, plan: _Plan) -> tuple[np.ndarray, dict[str, tuple[n
     return G, text
 
 
-def _expand(phi: np.ndarray, base: np.ndarray, plan: _Plan) -> tuple[np.ndarray, np.ndarray]:
+def _expand(phi: np.ndarray, base: np.ndarray, plan: Explainer) -> tuple[np.ndarray, np.ndarray]:
     if plan.expand_binary:
         return np.concatenate([-phi, phi], axis=2), np.concatenate([-base, base])
     return phi, base
@@ -750,8 +761,11 @@ def explain(
     progress: Progress | None = None,
     allow_slow: bool = False,
     background_size: int = 100,
+    explainer: Explainer | None = None,
 ) -> Explanation:
     """SHAP values of `rows` (default: the run's held-out rows) on the original columns.
+
+    explainer: one built by prepare(run) for this run, reused instead of building a new one.
 
     Stops after about max_seconds with a seeded random sample of the rows unless allow_slow is
     True; the note says how many rows were explained. progress(fraction, message) is called per
@@ -761,7 +775,7 @@ def explain(
     report = progress or (lambda fraction, message: None)
     raw = _feature_rows(run, rows)
     report(0.0, "choosing an explainer")
-    plan = _plan(run, raw, background_size)
+    plan = explainer if explainer is not None else prepare(run, raw, background_size)
     try:
         return _run_plan(run, raw, plan, started, max_seconds, allow_slow, report)
     except ExplainError:
@@ -773,7 +787,7 @@ def explain(
 def _run_plan(
     run: Any,
     raw: pd.DataFrame,
-    plan: _Plan,
+    plan: Explainer,
     started: float,
     max_seconds: float,
     allow_slow: bool,
@@ -918,7 +932,7 @@ def estimate_seconds(run: Any, n_rows: int, background_size: int = 100) -> float
     background rows; the fast paths from explaining a few rows.
     """
     raw = _feature_rows(run, None)
-    plan = _plan(run, raw, background_size)
+    plan = prepare(run, raw, background_size)
     if plan.seconds_per_row is not None:
         return plan.setup_seconds + plan.seconds_per_row * n_rows
     probe = raw.iloc[: min(FIRST_CHUNK_ROWS, len(raw))]

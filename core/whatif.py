@@ -25,7 +25,6 @@ from core.schema import FeatureSchema, FeatureSpec
 
 FieldKind = Literal["number", "category", "text"]
 # core.explain paths whose explainer can be kept between rows of one run (torch: DeepExplainer).
-REUSABLE_EXPLAINERS = ("tree", "linear", "deep")
 
 
 class WhatIfError(ValueError):
@@ -259,29 +258,24 @@ def _one_thread() -> Iterator[None]:
         yield
 
 
-def _cached_plan(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any]) -> Any:
-    """core.explain's explainer for this run, built once and kept in cache (REUSABLE_EXPLAINERS).
+def _kept_explainer(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any]) -> Any:
+    """core.explain's explainer for this run, built once and kept in cache.
 
     Building the explainer is most of a one-row explanation (shap.TreeExplainer reads every tree;
-    the linear path transforms the background rows), so a what-if row reuses it. Only paths that
-    hold no per-call resources and work on the transformed features are kept.
+    the linear path transforms the background rows), so a what-if row reuses it.
     """
     from core import explain
 
     key = f"{run.run_id}:{id(run.pipeline)}"
-    plan = cache.get(key)
-    if plan is None:
-        plan = explain._plan(run, explain._feature_rows(run, frame), background_size=100)
-        if (
-            plan.explainer not in REUSABLE_EXPLAINERS
-            or getattr(plan, "cleanup", None) is not None  # a plan that must be released after one use
-            or getattr(plan, "original_space", False)
-        ):
+    explainer = cache.get(key)
+    if explainer is None:
+        explainer = explain.prepare(run, frame)
+        if not explainer.reusable:
             return None
         for old in [k for k in cache if k != key]:  # one model's explainer per cache: memory stays bounded
             del cache[old]
-        cache[key] = plan
-    return plan
+        cache[key] = explainer
+    return explainer
 
 
 def explain_row(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any] | None = None) -> tuple[Any, str, float]:
@@ -294,12 +288,8 @@ def explain_row(run: Any, frame: pd.DataFrame, cache: MutableMapping[str, Any] |
 
     start = time.perf_counter()
     try:
-        plan = _cached_plan(run, frame, cache) if cache is not None else None
-        if plan is None:
-            exp = explain.explain(run, frame)
-        else:
-            rows = explain._feature_rows(run, frame)
-            exp = explain._run_plan(run, rows, plan, start, 5.0, False, lambda fraction, message: None)
+        explainer = _kept_explainer(run, frame, cache) if cache is not None else None
+        exp = explain.explain(run, frame, explainer=explainer)
         figure = explain.waterfall(exp, 0)
     except Exception as exc:  # shap cannot explain this row: the prediction still stands, the note says why
         reason = str(exc) if isinstance(exc, explain.ExplainError) else f"SHAP failed ({type(exc).__name__}: {exc})."
