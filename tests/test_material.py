@@ -13,7 +13,7 @@ from core import training
 
 pytestmark = [needs_shared_data, pytest.mark.shared_data]
 
-BOSTON_COLUMNS = "CRIM ZN INDUS CHAS NOX RM AGE DIS RAD TAX PTRATIO B LSTAT MEDV".split()
+BOSTON_COLUMNS = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT", "MEDV"]
 BOSTON_FEATURES = ["CHAS", "RM", "TAX", "PTRATIO", "B", "LSTAT"]
 
 
