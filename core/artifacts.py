@@ -19,7 +19,6 @@ import math
 import os
 import pickle
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from core.schema import FeatureSchema
+from core.text import md_escape
 
 METADATA_ATTR = "workbench_metadata_"
 FORMAT_VERSION = 1
@@ -304,12 +304,6 @@ def verify_run(run: Any, blob: bytes, limit: int = VERIFY_ROWS, timeout: float =
     return verify(blob, X, expected, proba, regression=run.task == "regression", timeout=timeout)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md_text(value: Any) -> str:
-    """User text (column names, levels, data set names) made inert inside the markdown card."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value)).replace("\n", " ")
 
 
 def _format_metric(value: Any) -> str:
@@ -326,13 +320,13 @@ def card_markdown(meta: dict[str, Any], sha: str, size: int | None = None) -> st
     schema = FeatureSchema.from_dict(meta["schema"])
     fp = meta.get("data_fingerprint") or {}
     lines = [
-        f"# Model card: {md_text(meta['label'])}",
+        f"# Model card: {md_escape(meta['label'])}",
         "",
-        f"- **Run:** {md_text(meta['run_id'])} ({md_text(meta['model'])}, {meta['library']}, trained on {meta['device']})",
-        f"- **Task:** {meta['task']}, predicting {md_text(meta['target'])}",
+        f"- **Run:** {md_escape(meta['run_id'])} ({md_escape(meta['model'])}, {meta['library']}, trained on {meta['device']})",
+        f"- **Task:** {meta['task']}, predicting {md_escape(meta['target'])}",
     ]
     if meta.get("classes") is not None:
-        lines.append(f"- **Classes:** {', '.join(md_text(c) for c in meta['classes'])}")
+        lines.append(f"- **Classes:** {', '.join(md_escape(c) for c in meta['classes'])}")
     lines += [
         f"- **Trained:** {meta.get('trained') or 'unknown'}",
         f"- **SHA-256 of model.joblib:** `{sha}`",
@@ -340,7 +334,7 @@ def card_markdown(meta: dict[str, Any], sha: str, size: int | None = None) -> st
     if size is not None:
         lines.append(f"- **File size:** {size:,} bytes")
     lines += ["", "## Data", ""]
-    lines.append(f"- **Data set:** {md_text(meta.get('dataset') or 'unnamed')}")
+    lines.append(f"- **Data set:** {md_escape(meta.get('dataset') or 'unnamed')}")
     if fp:
         columns = fp.get("columns", "?")
         count = len(columns) if isinstance(columns, list) else columns
@@ -352,28 +346,28 @@ def card_markdown(meta: dict[str, Any], sha: str, size: int | None = None) -> st
     lines += ["", "## Features", "", "| Column | Kind | Training range or levels | Missing in training |", "|---|---|---|---|"]
     for spec in schema.features:
         if spec.kind == "numeric" and spec.min is not None:
-            guide = md_text(f"{spec.min:g} to {spec.max:g} (median {spec.median:g})")
+            guide = md_escape(f"{spec.min:g} to {spec.max:g} (median {spec.median:g})")
         elif spec.kind == "categorical":
-            shown = ", ".join(md_text(v) for v in spec.levels[:12])
+            shown = ", ".join(md_escape(v) for v in spec.levels[:12])
             guide = shown + (f" and {len(spec.levels) - 12} more" if len(spec.levels) > 12 else "")
         else:
             guide = "free text" if spec.kind == "text" else ""
-        lines.append(f"| {md_text(spec.name)} | {spec.kind} | {guide} | {spec.missing} |")
+        lines.append(f"| {md_escape(spec.name)} | {spec.kind} | {guide} | {spec.missing} |")
     lines += ["", "## Metrics (held-out split)", "", "| Metric | Value |", "|---|---|"]
-    lines += [f"| {md_text(k)} | {_format_metric(v)} |" for k, v in (meta.get("metrics") or {}).items()]
+    lines += [f"| {md_escape(k)} | {_format_metric(v)} |" for k, v in (meta.get("metrics") or {}).items()]
     if meta.get("timings"):
         lines += ["", "## Timings", "", "| Step | Seconds |", "|---|---|"]
         lines += [f"| {k} | {_format_metric(v)} |" for k, v in meta["timings"].items()]
     if meta.get("params"):
         lines += ["", "## Hyperparameters", ""]
-        lines += [f"- {md_text(k)} = {md_text(v)}" for k, v in meta["params"].items()]
+        lines += [f"- {md_escape(k)} = {md_escape(v)}" for k, v in meta["params"].items()]
     names = [f.name for f in schema.features]
     example = ", ".join(f"{n!r}: [...]" for n in names[:3]) + (", ..." if len(names) > 3 else "")
     lines += [
         "",
         "## Intended use and limitations",
         "",
-        f"- Predicts {md_text(meta['target'])} for rows shaped like the training data: the columns above, "
+        f"- Predicts {md_escape(meta['target'])} for rows shaped like the training data: the columns above, "
         "values in the training ranges and levels.",
         "- Values outside the training ranges are extrapolation; unseen category levels are ignored "
         "by the encoder; missing values are imputed with training medians or most frequent levels.",

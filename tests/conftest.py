@@ -1,5 +1,6 @@
 """Shared test settings: where the real data lives, and the repo root on sys.path."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -14,3 +15,8 @@ if str(ROOT) not in sys.path:
 needs_shared_data = pytest.mark.skipif(
     not SHARED_DATA.exists(), reason="../shared/data is absent (fresh clone without the course files)"
 )
+
+
+def shown(markdown: str) -> str:
+    """The text a person sees for a markdown source whose user text was escaped (ui.render.md_escape)."""
+    return re.sub(r"\\(.)", r"\1", markdown)

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import streamlit as st
 
 from core.jobs import Job
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md_escape(text: object) -> str:
-    """User text (column names, file names, values) made inert inside st.markdown/st.caption."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+from core.text import md_escape  # noqa: F401  (re-exported: pages import it from here)
 
 
 def show_figure(fig, key: str | None = None) -> None:
