@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8501
+# OpenMP threads wait passively: spin-waiting starves scikit-learn fits on a small shared machine.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: run test lint bench venv test-deps browser clean
 

@@ -1,9 +1,15 @@
 """Entry point: page config, the navigation over pages/, and the sidebar every page shares."""
 
-import streamlit as st
+import os
 
-from ui.render import md_escape
-from ui.state import current_data, current_run, show_notices
+# Before any scikit-learn import: libgomp's spin-waiting threads turned a 0.2 s histogram gradient
+# boosting fit into 5-15 s on a busy 2-core server; passive waiting keeps it at 0.35 s.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+from ui.render import md_escape  # noqa: E402
+from ui.state import current_data, current_run, show_notices  # noqa: E402
 
 st.set_page_config(page_title="ML Workbench", page_icon=":material/science:", layout="wide")
 

@@ -23,7 +23,6 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
@@ -102,23 +101,12 @@ def _split_and_preprocess(
 
     Uses training's input checks so both pages accept and refuse the same data.
     """
-    if not all(isinstance(c, str) for c in df.columns):
-        df = df.rename(columns=str)
-    target = str(target)
-    if target not in df.columns:
-        raise CompareError(f"The target {target!r} is not a column of this data: pick one of its columns.")
-    notes: list[str] = []
     try:
-        features, kinds = training._features_and_kinds(df, target, features, kinds, notes)
-        has_target = df[target].notna()
-        X = df.loc[has_target, features]
-        y, task = training._prepare_target(df.loc[has_target, target], task, target, notes)
-        training._check_rows(y, task, target, test_size, 0)
+        split = training.split_data(df, target, features, task, kinds, test_size, random_state)
     except training.TrainingError as exc:
         raise CompareError(str(exc)) from None
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=random_state, stratify=None if task == "regression" else y
-    )
+    X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
+    task, kinds, notes = split.task, split.kinds, split.notes
     preprocess = build_preprocessor(feature_schema(X_train, kinds), dense=True).fit(X_train, y_train)
     as_float = lambda frame: np.asarray(preprocess.transform(frame), dtype=np.float64)  # noqa: E731
     return _Split(as_float(X_train), as_float(X_test), y_train, y_test, task, notes)

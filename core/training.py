@@ -473,6 +473,59 @@ class _Progress:
 # ---- train ----------------------------------------------------------------------------------
 
 
+def _str_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Column names as strings (headerless frames have 0, 1, ...): the schema and widgets use strings."""
+    return df if all(isinstance(c, str) for c in df.columns) else df.rename(columns=str)
+
+
+@dataclass
+class DataSplit:
+    """The rows training uses, split once: what train() fits on and what compare_devices reuses."""
+
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
+    task: str
+    features: list[str]
+    kinds: dict[str, str]
+    notes: list[str]
+    dropped: int = 0  # rows left out because their target was missing
+
+
+def split_data(
+    df: pd.DataFrame,
+    target: str,
+    features: list[str] | None = None,
+    task: str | None = None,
+    kinds: dict[str, str] | None = None,
+    test_size: float = 0.2,
+    random_state: int = 7,
+    folds: int = 0,
+) -> DataSplit:
+    """Check the data, drop rows without a target, settle the task, and split (stratified for classes).
+
+    Raises TrainingError with the sentence that says what is wrong (too few rows, one class, ...).
+    """
+    df = _str_columns(df)
+    target = str(target)
+    if target not in df.columns:
+        raise TrainingError(f"The target {target!r} is not a column of this data: pick one of its columns.")
+    notes: list[str] = []
+    features, kinds = _features_and_kinds(df, target, features, kinds, notes)
+    has_target = df[target].notna()
+    dropped = int((~has_target).sum())
+    if dropped:
+        notes.append(f"{dropped:,} rows with no {target} value were left out.")
+    X = df.loc[has_target, features]
+    y, task = _prepare_target(df.loc[has_target, target], task, target, notes)
+    _check_rows(y, task, target, test_size, folds)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=random_state, stratify=None if task == "regression" else y
+    )
+    return DataSplit(X_train, X_test, y_train, y_test, task, features, kinds, notes, dropped)
+
+
 def train(
     df: pd.DataFrame,
     target: str,
@@ -505,34 +558,20 @@ def train(
     stop = should_stop or (lambda: False)
     spec = model_spec(model)
     report(0.0, "checking the data")
-    if not all(isinstance(c, str) for c in df.columns):
-        df = df.rename(columns=str)
-    target = str(target)
-    if target not in df.columns:
-        raise TrainingError(f"The target {target!r} is not a column of this data: pick one of its columns.")
-    notes: list[str] = []
-    features, kinds = _features_and_kinds(df, target, features, kinds, notes)
-    has_target = df[target].notna()
-    dropped = int((~has_target).sum())
-    if dropped:
-        notes.append(f"{dropped:,} rows with no {target} value were left out.")
-    X = df.loc[has_target, features]
-    y, task = _prepare_target(df.loc[has_target, target], task, target, notes)
+    settings = _grid_settings(spec, grid)
+    folds = int(cv_folds) if cv_folds and cv_folds >= 2 else (GRID_DEFAULT_FOLDS if settings else 0)
+    df = _str_columns(df)
+    split = split_data(df, target, features, task, kinds, test_size, random_state, folds)
+    target, task, features, kinds, notes = str(target), split.task, split.features, split.kinds, split.notes
+    X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
     if not spec.serves(task):
         raise TrainingError(
             f"{spec.label} does not do {task} tasks: pick one of {', '.join(MODELS[k].label for k in models_for(task))}."
         )
     params = effective_params(model, params)
-    settings = _grid_settings(spec, grid)
-    folds = int(cv_folds) if cv_folds and cv_folds >= 2 else (GRID_DEFAULT_FOLDS if settings else 0)
-    _check_rows(y, task, target, test_size, folds)
     device = _device_for(spec, device)
     family = "regression" if task == "regression" else "classification"
-
-    report(0.03, f"splitting {len(y):,} rows: {test_size:.0%} held out for testing")
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=random_state, stratify=None if family == "regression" else y
-    )
+    report(0.03, f"splitting {len(y_train) + len(y_test):,} rows: {test_size:.0%} held out for testing")
     if folds and family == "classification":
         _check_fold_classes(y_train, target, folds)
     slow = sklearn_models.scaling_note(model, len(X_train))
@@ -685,7 +724,7 @@ def train(
             "random_state": random_state,
             "train_rows": len(X_train),
             "test_rows": len(X_test),
-            "dropped_missing_target": dropped,
+            "dropped_missing_target": split.dropped,
             "stratified": family == "classification",
             "folds": folds,
         },

@@ -13,38 +13,12 @@ import streamlit as st
 
 from core import compare, jobs
 from core import devices as device_info
-from core.catalog import ParamSpec
 from core.torch_catalog import SPECS
-from ui import render, state
+from ui import render, state, widgets
 
 JOB = "devices_job"
 RESULT = "devices_result"  # (data set name, DeviceComparison)
 ERROR = "devices_error"
-
-# Learning rates offered on a log scale (the ParamSpec's range is 1e-4..1).
-LOG_STEPS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
-
-
-def param_widget(param: ParamSpec, key: str) -> Any:
-    """One widget for a catalog hyperparameter; returns its value."""
-    if param.kind == "bool":
-        return st.checkbox(param.label, value=bool(param.default), key=key, help=param.help or None)
-    if param.kind == "choice":
-        return st.selectbox(param.label, param.choices, index=param.choices.index(param.default), key=key,
-                            help=param.help or None)  # fmt: skip
-    if param.kind == "layers":
-        return st.text_input(param.label, value=str(param.default), key=key, help=param.help or None)
-    if param.kind == "float" and param.log:
-        options = sorted({*(v for v in LOG_STEPS if param.low <= v <= param.high), float(param.default)})
-        return st.select_slider(param.label, options=options, value=float(param.default), key=key,
-                                format_func=lambda v: f"{v:g}", help=param.help or None)  # fmt: skip
-    if param.kind == "float":
-        return st.number_input(param.label, min_value=float(param.low), max_value=float(param.high),
-                               value=float(param.default), step=float(param.step or 0.001), format="%g", key=key,
-                               help=param.help or None)  # fmt: skip
-    return st.number_input(param.label, min_value=int(param.low), max_value=int(param.high), value=int(param.default),
-                           step=int(param.step or 1), key=key, help=param.help or None)  # fmt: skip
-
 
 def on_done(job: jobs.Job) -> None:
     """Keep the finished comparison (or its one-sentence error) for this session."""
@@ -122,7 +96,7 @@ with st.expander("Model settings", expanded=True):
     columns = st.columns(4)
     for i, param in enumerate(spec.params):
         with columns[i % 4]:
-            params[param.name] = param_widget(param, key=f"devices_{model}_{param.name}")
+            params[param.name] = widgets.param_widget(param, key=f"devices_{model}_{param.name}")
 with st.expander("Split"):
     test_size = st.slider("Test fraction", 0.1, 0.5, 0.2, 0.05, key="devices_test_size")
     split_seed = st.number_input("Split seed", 0, 2**31 - 1, 7, key="devices_split_seed")

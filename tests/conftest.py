@@ -1,10 +1,14 @@
 """Shared test settings: where the real data lives, and the repo root on sys.path."""
 
+import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
+
+# As in streamlit_app.py: OpenMP threads wait passively (spin-waiting starves a 2-core machine).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
