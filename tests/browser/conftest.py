@@ -114,8 +114,18 @@ def shots():
     print(f"\nbrowser screenshots: {SCREENSHOTS}")
 
     def take(pg, name: str) -> Path:
+        # Streamlit scrolls an inner container, so full_page alone shows one screen: grow the
+        # viewport to the content's height for the picture, then put it back.
+        size = pg.viewport_size
+        height = pg.evaluate(
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+            " return m ? m.scrollHeight : document.body.scrollHeight; }"
+        )
+        pg.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 5000))})
+        pg.wait_for_timeout(400)
         path = SCREENSHOTS / f"{name}.png"
         pg.screenshot(path=str(path), full_page=True)
+        pg.set_viewport_size(size)
         return path
 
     return take
