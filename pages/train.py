@@ -153,7 +153,6 @@ def on_done(job: jobs.Job) -> None:
     run = job.result
     state.add_run(run)
     state.notice(f"Trained {run.label} (run {run.run_id}); it is now the current model.")
-    st.rerun()  # so the sidebar shows the new current model too
 
 
 def live_epochs(job: jobs.Job) -> None:

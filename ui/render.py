@@ -30,7 +30,7 @@ def follow_job(
     stoppable: bool = True,
     interval: float = 0.5,
 ) -> None:
-    """Show the job in st.session_state[key] until it ends, then hand it to on_done once.
+    """Show the job in st.session_state[key] until it ends, then hand it to on_done once and rerun.
 
     The poll is a fragment that reruns a few times a second, so the rest of the page stays usable
     and the job keeps running through reruns. When the job ends the whole page reruns once so
@@ -42,7 +42,9 @@ def follow_job(
     if job.done:
         st.session_state.pop(key, None)
         on_done(job)
-        return
+        # Widgets drawn before this call (a Train button disabled while the job ran, the sidebar's
+        # current model) were drawn with the job still running: draw the page again without it.
+        st.rerun()
 
     @st.fragment(run_every=interval)
     def poll() -> None:
