@@ -11,10 +11,10 @@ import sys
 import joblib
 import numpy as np
 import pytest
-from conftest import ROOT
 from fitted_runs import house_frame, house_run, loan_frame, loan_run, make_run, review_run
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from support import ROOT
 
 from core import artifacts
 from core.artifacts import ArtifactError

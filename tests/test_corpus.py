@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import ROOT
 from corpus import Case, build
 from streamlit.testing.v1 import AppTest
+from support import ROOT
 
 from core import datasets, training
 from core.schema import guess_roles, infer_task

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, needs_shared_data
+from support import SHARED_DATA, needs_shared_data
 
 from core import datasets
 from core.datasets import DataError, read_table

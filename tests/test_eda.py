@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from conftest import ROOT, SHARED_DATA, needs_shared_data
+from support import ROOT, SHARED_DATA, needs_shared_data
 
 from core import eda
 

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, needs_shared_data
+from support import SHARED_DATA, needs_shared_data
 
 from core import training
 

@@ -7,8 +7,8 @@ import threading
 
 import pandas as pd
 import pytest
-from conftest import ROOT, shown
 from streamlit.testing.v1 import AppTest
+from support import ROOT, shown
 
 from core import datasets
 from ui.render import md_escape

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT
 from streamlit.testing.v1 import AppTest
+from support import ROOT
 
 from core import devices as device_info
 from ui.state import DATA, loaded_data

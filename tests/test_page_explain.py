@@ -8,9 +8,9 @@ import json
 from collections import OrderedDict
 
 import pytest
-from conftest import ROOT
 from fitted_runs import loan_frame, make_run, review_frame
 from streamlit.testing.v1 import AppTest
+from support import ROOT
 
 from core import explain
 from ui.state import CURRENT_RUN, RUNS

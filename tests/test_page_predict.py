@@ -5,9 +5,9 @@ from collections import OrderedDict
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from fitted_runs import house_run, loan_frame, loan_run
 from streamlit.testing.v1 import AppTest
+from support import ROOT
 
 from core import whatif
 

@@ -9,8 +9,8 @@ import urllib.request
 
 import numpy as np
 import pytest
-from conftest import ROOT
 from fitted_runs import house_run, loan_run
+from support import ROOT
 
 from core import artifacts
 

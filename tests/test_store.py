@@ -8,8 +8,8 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import ROOT
 from fitted_runs import house_run, loan_run
+from support import ROOT
 
 from core import artifacts, store
 from core.artifacts import ArtifactError

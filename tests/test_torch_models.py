@@ -25,13 +25,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import ROOT, SHARED_DATA
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from support import ROOT, SHARED_DATA
 from torch import nn
 
 from core import datasets

@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 import pandas as pd
-from conftest import ROOT
 from playwright.sync_api import expect
+from support import ROOT
 
 from core import datasets
 

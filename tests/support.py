@@ -1,0 +1,22 @@
+"""What tests share: the repo root, the course files' folder and its skip marker, shown text.
+
+A module of its own (not conftest): tests/ and tests/browser/ each have a conftest.py, so
+`from conftest import ...` would pick whichever was imported first.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+needs_shared_data = pytest.mark.skipif(
+    not SHARED_DATA.exists(), reason="../shared/data is absent (fresh clone without the course files)"
+)
+
+
+def shown(markdown: str) -> str:
+    """The text a person sees for a markdown source whose user text was escaped (ui.render.md_escape)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
