@@ -86,7 +86,7 @@ if not data.target or not data.task:
 choices = [key for key, spec in SPECS.items() if spec.serves(data.task)]
 model = st.selectbox(
     "PyTorch model", choices, format_func=lambda key: SPECS[key].label, key="devices_model",
-    help=f"Models that do {data.task}; target: {data.target}.",
+    help=f"Models that do {data.task}; target: {render.md_escape(data.target)}.",
 )  # fmt: skip
 spec = SPECS[model]
 st.caption(render.md_escape(spec.description))

@@ -160,7 +160,7 @@ def local_section(exp: explain.Explanation, key: str) -> None:
         try:
             render.show_figure(explain.text_tokens(exp, position, column, class_), key="explain_tokens")
         except explain.ExplainError as exc:
-            st.info(str(exc))
+            st.info(render.md_escape(str(exc)))  # the sentence quotes the column name
     with st.expander("This row's values"):
         st.dataframe(exp.rows.iloc[[position]].T.astype(str), width="stretch")
 
