@@ -20,3 +20,11 @@ needs_shared_data = pytest.mark.skipif(
 def shown(markdown: str) -> str:
     """The text a person sees for a markdown source whose user text was escaped (ui.render.md_escape)."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def nav(page, title: str) -> None:
+    """Open a page from the sidebar by its link (section headers can carry the same word)."""
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from playwright.sync_api import expect
-
-
-def _nav(page, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+from support import nav
 
 
 def test_load_sample_explore_and_upload(page, shots, tmp_path):
@@ -19,7 +16,7 @@ def test_load_sample_explore_and_upload(page, shots, tmp_path):
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     shots(page, "01-data-sample-loaded")
 
-    _nav(page, "Explore")
+    nav(page, "Explore")
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     shots(page, "02-explore")
@@ -27,7 +24,7 @@ def test_load_sample_explore_and_upload(page, shots, tmp_path):
     # A headerless tab-separated file with stray quotes, through the real file chooser.
     reviews = tmp_path / "reviews.txt"
     reviews.write_text('"Great" food.\t1\nNot "good" at all.\t0\nLoved it\t1\n"Awful\t0\n')
-    _nav(page, "Data")
+    nav(page, "Data")
     page.get_by_role("tab", name="Upload a file").click()
     with page.expect_file_chooser() as chooser:
         page.get_by_test_id("stFileUploaderDropzone").get_by_test_id("stBaseButton-secondary").click()

@@ -14,16 +14,11 @@ import sys
 
 import pandas as pd
 from playwright.sync_api import expect
-from support import ROOT
+from support import ROOT, nav
 
 from core import datasets
 
 LONG = 180_000  # ms: training and SHAP on a busy 2-core machine
-
-
-def nav(page, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
 
 
 def choose(page, label: str, option: str) -> None:
