@@ -56,6 +56,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
     raise TimeoutError(f"streamlit did not answer on {url} within {timeout} s")
 
 
+# The running server per base URL: its process and log (read by the server_process fixture).
+SERVERS: dict[str, tuple[subprocess.Popen, Path]] = {}
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """A real Streamlit server for the whole browser session; yields its base URL."""
@@ -71,6 +75,7 @@ def app_server(tmp_path_factory):
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
         )
     url = f"http://127.0.0.1:{port}"
+    SERVERS[url] = (proc, log)
     try:
         _wait_healthy(url, proc)
         yield url
@@ -83,6 +88,15 @@ def app_server(tmp_path_factory):
         server_log = log.read_text()
         if "Traceback" in server_log:
             print(server_log[-5000:])
+            # A traceback in the server log is a failure even when every page looked fine.
+            pytest.fail("the streamlit server logged a traceback (printed above)", pytrace=False)
+
+
+@pytest.fixture
+def server_process(app_server):
+    """(pid, log path) of the app_server's streamlit process, for tests that watch it."""
+    proc, log = SERVERS[app_server]
+    return proc.pid, log
 
 
 @pytest.fixture(scope="session")
