@@ -39,7 +39,7 @@ def parse_layers(value: Any) -> tuple[int, ...]:
 
 
 def _training_params(
-    epochs: int, learning_rate: float, optimizer: str, early_stopping: bool = False
+    epochs: int, learning_rate: float, optimizer: str, early_stopping: bool = False, weight_decay: float = 0.0
 ) -> tuple[ParamSpec, ...]:
     """The knobs every torch model shares, with the model's own defaults."""
     return (
@@ -78,7 +78,7 @@ def _training_params(
             "weight_decay",
             "Weight decay",
             "float",
-            0.0,
+            weight_decay,
             low=0.0,
             high=0.1,
             step=1e-4,
@@ -171,7 +171,7 @@ SPECS: dict[str, ModelSpec] = {
         tasks=("regression", "classification"),
         params=(
             _LAYERS,
-            *_training_params(epochs=200, learning_rate=0.01, optimizer="adam", early_stopping=True),
+            *_training_params(epochs=200, learning_rate=0.01, optimizer="adam", early_stopping=True, weight_decay=0.01),
         ),
         build=_build("torch_mlp"),
         needs_dense=True,

@@ -489,7 +489,9 @@ class TorchLogisticClassifier(_TorchClassifier):
 class TorchMLPRegressor(_TorchRegressor):
     """A multilayer perceptron (ReLU hidden layers) for regression.
 
-    Early stopping is on by default: full-batch Adam memorizes a few hundred rows within 200 epochs.
+    Early stopping and a small weight decay are on by default: full-batch Adam memorizes a few
+    hundred rows within 200 epochs, and without the decay the validation loss turned up after two
+    epochs on the loan sample, leaving a model that predicted the majority class only.
     """
 
     def __init__(
@@ -500,7 +502,7 @@ class TorchMLPRegressor(_TorchRegressor):
         learning_rate: float = 0.01,
         optimizer: str = "adam",
         batch_size: int | None = 0,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0.01,
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
@@ -519,7 +521,9 @@ class TorchMLPRegressor(_TorchRegressor):
 class TorchMLPClassifier(_TorchClassifier):
     """A multilayer perceptron (ReLU hidden layers, softmax output) for binary and multiclass labels.
 
-    Early stopping is on by default: full-batch Adam memorizes a few hundred rows within 200 epochs.
+    Early stopping and a small weight decay are on by default: full-batch Adam memorizes a few
+    hundred rows within 200 epochs, and without the decay the validation loss turned up after two
+    epochs on the loan sample, leaving a model that predicted the majority class only.
     """
 
     def __init__(
@@ -530,7 +534,7 @@ class TorchMLPClassifier(_TorchClassifier):
         learning_rate: float = 0.01,
         optimizer: str = "adam",
         batch_size: int | None = 0,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0.01,
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,

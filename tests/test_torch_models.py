@@ -461,3 +461,12 @@ def test_catalog_uses_the_run_seed_unless_the_seed_widget_is_set():
     assert spec.build("regression", {"random_state": 3}, "cpu", 99).random_state == 3
     with pytest.raises(ValueError, match="does not do"):
         SPECS["torch_linear"].build("binary", {}, "cpu", 0)
+
+
+def test_mlp_defaults_learn_more_than_the_majority_class_on_the_loan_sample():
+    """At defaults the MLP once stopped at epoch 12 predicting only "Y" (balanced accuracy 0.5)."""
+    from core import datasets, training
+
+    run = training.train(datasets.load_sample("loan_applications"), "Loan_Status", "torch_mlp")
+    assert run.metrics["balanced_accuracy"] > 0.65
+    assert set(run.y_pred) == {"Y", "N"}
