@@ -28,7 +28,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from support import ROOT, shown
 
-from core import datasets, training
+from core import datasets, store, training
 from core.datasets import DataError
 from ui import state
 from ui.render import md_escape
@@ -373,11 +373,36 @@ def test_runs_per_session_are_capped_and_the_oldest_is_dropped_with_a_notice():
     at.run()
     runs = at.session_state[RUNS]
     assert len(runs) == cap and "r01" not in runs and list(runs)[-1] == f"r{cap + 1:02d}"
-    assert [t.value for t in at.toast] == ["Dropped the oldest run (Model r01, r01) to keep this session's memory bounded."]
+    assert [t.value for t in at.toast] == [
+        "Dropped the oldest unsaved run (Model r01, r01) to keep this session's memory bounded."]
     assert at.session_state[CURRENT_RUN] is None  # no dangling current model
     gc.collect()
     assert made["r01"]() is None  # nothing else in the session keeps a dropped run alive
     assert all(made[run_id]() is not None for run_id in runs)
+
+
+def test_past_the_cap_a_saved_run_stays_and_the_oldest_unsaved_one_goes(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_MODEL_STORE", str(tmp_path / "store"))
+    saved = small_run()
+    store.save(saved)
+    at = AppTest.from_function(add_runs_script, default_timeout=30)
+    at.session_state["make_run"] = lambda run_id: saved if run_id == "r01" else FakeRun(run_id)
+    at.session_state["how_many"] = state.MAX_RUNS_PER_SESSION + 1
+    at.run()
+    runs = at.session_state[RUNS]
+    assert len(runs) == state.MAX_RUNS_PER_SESSION
+    assert saved.run_id in runs and "r02" not in runs  # the saved oldest stays, the oldest unsaved goes
+    assert [t.value for t in at.toast] == [
+        "Dropped the oldest unsaved run (Model r02, r02) to keep this session's memory bounded."]
+    # When every older run is saved, the oldest goes: the Models page can open it again.
+    every_run_saved = set(at.session_state[RUNS])
+    monkeypatch.setattr(state, "_saved_run_ids", lambda: every_run_saved)
+    at.session_state["how_many"] = 1
+    at.run()
+    assert saved.run_id not in at.session_state[RUNS]
+    assert [t.value for t in at.toast] == [
+        f"Closed the oldest run ({saved.label}, {saved.run_id}) to keep this session's memory bounded; "
+        "it is saved, so the Models page can open it again."]
 
 
 def test_every_streamlit_cache_in_pages_and_ui_has_an_entry_limit():

@@ -94,14 +94,29 @@ def runs() -> OrderedDict[str, Any]:
     return st.session_state[RUNS]
 
 
+def _saved_run_ids() -> set[str]:
+    from core import store  # only when the cap is reached: a look at the model store's folder
+
+    return {m.model_id for m in store.list_models()}
+
+
 def add_run(run: Any, make_current: bool = True) -> None:
-    """Keep a run in this session's leaderboard, dropping the oldest past the cap with a notice."""
+    """Keep a run in this session's leaderboard; past the cap drop the oldest unsaved run with a
+    notice (a saved one only when every older run is saved: it can be re-opened from the store)."""
     store = runs()
     store[run.run_id] = run
+    saved: set[str] | None = None
     while len(store) > MAX_RUNS_PER_SESSION:
-        oldest_id, oldest = store.popitem(last=False)
-        notice(f"Dropped the oldest run ({oldest.label}, {oldest_id}) to keep this session's memory bounded.")
-        if st.session_state.get(CURRENT_RUN) == oldest_id:
+        saved = _saved_run_ids() if saved is None else saved
+        older = [run_id for run_id in store if run_id != run.run_id]
+        drop_id = next((run_id for run_id in older if run_id not in saved), older[0])
+        dropped = store.pop(drop_id)
+        if drop_id in saved:
+            notice(f"Closed the oldest run ({dropped.label}, {drop_id}) to keep this session's memory bounded; "
+                   "it is saved, so the Models page can open it again.")
+        else:
+            notice(f"Dropped the oldest unsaved run ({dropped.label}, {drop_id}) to keep this session's memory bounded.")
+        if st.session_state.get(CURRENT_RUN) == drop_id:
             st.session_state[CURRENT_RUN] = None
     if make_current:
         st.session_state[CURRENT_RUN] = run.run_id
