@@ -15,6 +15,15 @@ from playwright.sync_api import expect
 LONG = 120_000  # ms: training on a busy 2-core machine
 
 
+@pytest.fixture(autouse=True)
+def patient_expect():
+    """expect() waits 30 s here, not 5: four processes share two cores while the server works."""
+    before = expect._timeout
+    expect.set_options(timeout=30_000)
+    yield
+    expect.set_options(timeout=before)
+
+
 def nav(page, title: str, heading: bool = True) -> None:
     """Open a page from the sidebar; heading=False for a page that only points elsewhere (no model)."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
