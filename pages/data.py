@@ -25,13 +25,6 @@ COLUMN_TABLE = "data_page_column_table"
 LOADED_MESSAGE = "data_page_loaded_message"
 
 
-# Parsed frames are shared between sessions (same bytes, same frame) and bounded in number and size;
-# st.cache_data hands each caller its own copy.
-@st.cache_data(max_entries=8, max_size="1GB", show_spinner="Reading the file ...")
-def parse_upload(content: bytes, name: str) -> pd.DataFrame:
-    return datasets.read_table(content, name=name)
-
-
 @st.cache_data(max_entries=len(datasets.SAMPLES), show_spinner="Loading the sample ...")
 def sample_frame(name: str) -> pd.DataFrame:
     return datasets.load_sample(name)
@@ -77,10 +70,17 @@ def ways_in() -> None:
         # The uploader keeps its file across reruns: read each new file once, not on every rerun.
         if uploaded is not None and st.session_state.get(LAST_UPLOAD) != uploaded.file_id:
             st.session_state[LAST_UPLOAD] = uploaded.file_id
-            load(uploaded.name, "uploaded file", lambda: parse_upload(uploaded.getvalue(), uploaded.name))
+            # Not cached: each new file is read once here, and a cache would hold a second copy of
+            # the frame (a 190 MB CSV peaked at 1.5 GB of server memory with one).
+            load(uploaded.name, "uploaded file", lambda: datasets.read_table(uploaded.getvalue(), name=uploaded.name))
     with url_tab:
         url = st.text_input(
-            "http:// or https:// address of a data file", key="data_url", placeholder="https://example.com/data.csv"
+            "http:// or https:// address of a data file", key="data_url", placeholder="https://example.com/data.csv",
+            help=(
+                "Read with a 15 s timeout and the 200 MB limit. Addresses on this server's own network "
+                "(loopback, private, link-local) are refused unless the server runs with "
+                "WORKBENCH_URL_POLICY=any."
+            ),
         )
         if st.button("Load from URL", key="data_load_url", icon=":material/link:"):
             if not url.strip():
