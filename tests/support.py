@@ -22,9 +22,20 @@ def shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
-def nav(page, title: str) -> None:
-    """Open a page from the sidebar by its link (section headers can carry the same word)."""
+def nav(page, title: str, heading: bool = True) -> None:
+    """Open a page from the sidebar by its link (section headers can carry the same word);
+    heading=False for a page that only points elsewhere (no model yet)."""
     from playwright.sync_api import expect
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
+    if heading:
+        expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox whose label starts with `label`."""
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+    expect(page.get_by_role("option")).to_have_count(0)  # the list closed on the choice

@@ -111,6 +111,17 @@ def browser():
         b.close()
 
 
+@pytest.fixture(autouse=True)
+def patient_expect():
+    """expect() waits 30 s, not 5: the browser, the server and pytest share two cores."""
+    from playwright.sync_api import expect
+
+    before = expect._timeout
+    expect.set_options(timeout=30_000)
+    yield
+    expect.set_options(timeout=before)
+
+
 @pytest.fixture
 def page(browser, app_server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)

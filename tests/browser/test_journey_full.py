@@ -14,19 +14,11 @@ import sys
 
 import pandas as pd
 from playwright.sync_api import expect
-from support import ROOT, nav
+from support import ROOT, choose, nav
 
 from core import datasets
 
 LONG = 180_000  # ms: training and SHAP on a busy 2-core machine
-
-
-def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the selectbox whose label starts with `label`."""
-    box = page.get_by_test_id("stSelectbox").filter(has_text=label).first
-    box.click()
-    page.get_by_role("option").filter(has_text=option).first.click()
-    expect(page.get_by_role("option")).to_have_count(0)  # the list closed on the choice
 
 
 def test_full_analyst_journey(page, shots, tmp_path):

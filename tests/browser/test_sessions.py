@@ -11,31 +11,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from support import choose, nav
 
 LONG = 120_000  # ms: training on a busy 2-core machine
-
-
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """expect() waits 30 s here, not 5: four processes share two cores while the server works."""
-    before = expect._timeout
-    expect.set_options(timeout=30_000)
-    yield
-    expect.set_options(timeout=before)
-
-
-def nav(page, title: str, heading: bool = True) -> None:
-    """Open a page from the sidebar; heading=False for a page that only points elsewhere (no model)."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    if heading:
-        expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
-
-
-def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the selectbox whose label starts with `label`."""
-    page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
-    page.get_by_role("option").filter(has_text=option).first.click()
-    expect(page.get_by_role("option")).to_have_count(0)
 
 
 def load_sample(page, name: str) -> None:
