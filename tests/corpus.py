@@ -28,6 +28,8 @@ class Case:
     # Whether training on the loaded frame should train ("trains") or refuse ("refuses").
     training: str | None = None
     target: str | None = None
+    # When training refuses: words its sentence must contain (the reason, not some other one).
+    training_says: tuple[str, ...] = ()
 
 
 def _csv(text: str, encoding: str = "utf-8", newline: str = "\n") -> bytes:
@@ -50,6 +52,11 @@ def _rows(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=n)
     return pd.DataFrame({"x": x.round(4), "z": rng.integers(0, 5, n), "y": (2 * x + rng.normal(size=n)).round(4)})
+
+
+def _feature(i: int) -> float:
+    """A feature that does not look like a row number (0, 1, 2, ... would be ignored as an ID)."""
+    return round((i * 7) % 11 + 0.5, 1)
 
 
 def _png() -> bytes:
@@ -97,14 +104,15 @@ def build() -> list[Case]:
         Case("a column that is all missing", "all_missing.csv", _csv("a,empty,y\n1,,2\n3,,4\n5,,6\n"), "frame",
              lambda d: d["empty"].isna().all()),
         Case("constant target", "constant_target.csv",
-             _csv("x,y\n" + "".join(f"{i},5\n" for i in range(40))), "frame", lambda d: d["y"].nunique() == 1,
-             training="refuses", target="y"),
+             _csv("x,y\n" + "".join(f"{_feature(i)},5\n" for i in range(40))), "frame",
+             lambda d: d["y"].nunique() == 1, training="refuses", target="y", training_says=("single value",)),
         Case("single-class target", "one_class.csv",
-             _csv("x,label\n" + "".join(f"{i},yes\n" for i in range(40))), "frame", lambda d: len(d) == 40,
-             training="refuses", target="label"),
+             _csv("x,label\n" + "".join(f"{_feature(i)},yes\n" for i in range(40))), "frame",
+             lambda d: len(d) == 40, training="refuses", target="label", training_says=("single value",)),
         Case("a class with one member", "rare_class.csv",
-             _csv("x,label\n" + "".join(f"{i},{'a' if i % 2 else 'b'}\n" for i in range(40)) + "99,c\n"),
-             "frame", lambda d: (d["label"] == "c").sum() == 1, training="refuses", target="label"),
+             _csv("x,label\n" + "".join(f"{_feature(i)},{'a' if i % 2 else 'b'}\n" for i in range(40)) + "99,c\n"),
+             "frame", lambda d: (d["label"] == "c").sum() == 1, training="refuses", target="label",
+             training_says=("'c'", "only 1 row")),
         Case("infinities and huge values", "inf.csv",
              _csv("x,w,y\n" + "".join(f"{v},{i},{i * 2}\n" for i, v in
                                        enumerate(["inf", "-inf", "1e308", "-1e308"] + [str(i) for i in range(36)]))),

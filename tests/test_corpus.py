@@ -56,6 +56,7 @@ def test_training_on_each_loaded_frame_trains_or_says_why_not(case: Case):
     except training.TrainingError as exc:
         outcome = "refuses"
         assert str(exc).strip() and "Traceback" not in str(exc)
+        assert all(words in str(exc) for words in case.training_says), (case.name, str(exc))
     else:
         outcome = "trains"
         assert len(run.y_pred) == len(run.X_test)
