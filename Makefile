@@ -43,7 +43,8 @@ lint: $(VENV)/.test-installed
 test: $(VENV)/.test-installed browser lint
 	$(PY) -m pytest
 
-bench: $(VENV)/.installed
+# The load and upload benchmarks drive chromium with Playwright (a test requirement).
+bench: $(VENV)/.test-installed browser
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:

@@ -24,60 +24,22 @@ import asyncio
 import os
 import platform
 import re
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from live_app import CHROMIUM, CHROMIUM_ARGS, health, start_server, stop_server  # noqa: E402
+
 # sample -> target the Data page guesses (checked on the Explain page's caption)
 SESSIONS = {"loan_applications": "Loan_Status", "iris": "species", "height_weight": "Weight-Pounds", "tips": "tip"}
 MODEL = "Gradient boosting"
 WARM_UP = ("wine", "cultivar")
 STEP_TIMEOUT_MS = 600_000  # a busy 2-core machine: generous, the figures say how long it really took
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def health(url: str) -> int:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as response:
-            return response.status
-    except OSError:
-        return 0
-
-
-def start_server(log: Path, store: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(os.environ, WORKBENCH_MODEL_STORE=str(store))
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while health(url) != 200:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"streamlit did not start; see {log}")
-        time.sleep(0.5)
-    return proc, url
 
 
 def status_kb(pid: int, name: str) -> int:
@@ -269,11 +231,7 @@ def main() -> int:
                 expired_rss = status_kb(pid, "VmRSS")
             alive = proc.poll() is None
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
         server_log = log.read_text()
 
     print(f"bench_load: {len(SESSIONS)} browser sessions at once on one `streamlit run` — {date.today()}, "

@@ -37,7 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import CHROMIUM, CHROMIUM_ARGS, ROOT, cpu_seconds, health, start_server, status_kb  # noqa: E402
+from bench_load import cpu_seconds, status_kb  # noqa: E402
+from live_app import CHROMIUM, CHROMIUM_ARGS, ROOT, health, start_server, stop_server  # noqa: E402
 
 LIMIT_MB = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
 ROW = b"20250101,12345.678,-0.000123,some text here,category_a\n"
@@ -220,11 +221,7 @@ def main() -> int:
             alive = proc.poll() is None
             final_rss = status_kb(pid, "VmRSS")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except Exception:
-                proc.kill()
+            stop_server(proc)
         tracebacks = len(re.findall(r"^Traceback", (folder / "server.log").read_text(), re.M))
         big.unlink()
     # The temp folder, the 500 MB file included, is gone here.

@@ -6,54 +6,15 @@ Screenshots of every step land in test-artifacts/screenshots/ so a person can lo
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from live_app import CHROMIUM, CHROMIUM_ARGS, ROOT, start_server, stop_server
 
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = pytest.mark.browser
-
-# Flags for a closed network: no background traffic, no sandbox as root, no GPU.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"streamlit did not answer on {url} within {timeout} s")
 
 
 # The running server per base URL: its process and log (read by the server_process fixture).
@@ -65,26 +26,13 @@ def app_server(tmp_path_factory):
     """A real Streamlit server for the whole browser session; yields its base URL."""
     if CHROMIUM is None:
         pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
-    port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = dict(os.environ, WORKBENCH_MODEL_STORE=str(tmp_path_factory.mktemp("store")))
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_server(log, tmp_path_factory.mktemp("store"))
     SERVERS[url] = (proc, log)
     try:
-        _wait_healthy(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
         server_log = log.read_text()
         if "Traceback" in server_log:
             print(server_log[-5000:])
