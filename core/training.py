@@ -10,7 +10,6 @@ catalog entries whose builder imports torch only when one is built.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import itertools
 import math
@@ -28,7 +27,7 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from core import evaluation, sklearn_models
+from core import evaluation, sklearn_models, torch_catalog
 from core.catalog import ModelSpec, ParamSpec
 from core.preprocessing import build_preprocessor
 from core.schema import TASKS, FeatureSchema, column_kind, feature_schema, guess_roles, infer_task
@@ -103,12 +102,6 @@ EpochFn = Callable[[int, float, "float | None"], None]
 def _catalog() -> dict[str, ModelSpec]:
     """scikit-learn entries, then the PyTorch entries of core.torch_catalog (it does not import torch)."""
     models = dict(sklearn_models.SPECS)
-    try:
-        torch_catalog = importlib.import_module("core.torch_catalog")
-    except ModuleNotFoundError as exc:
-        if exc.name != "core.torch_catalog":
-            raise
-        return models
     clash = sorted(set(models) & set(torch_catalog.SPECS))
     if clash:
         raise RuntimeError(f"Model catalog keys defined twice: {clash}")

@@ -1,6 +1,5 @@
 """The model file: the Pipeline itself with metadata, loadable in a fresh process, verified, carded."""
 
-import importlib.util
 import io
 import json
 import os
@@ -18,8 +17,6 @@ from support import ROOT
 
 from core import artifacts
 from core.artifacts import ArtifactError
-
-HAS_TORCH_MODELS = importlib.util.find_spec("core.torch_models") is not None
 
 # Loads a model file in a fresh interpreter with only joblib imported by us, predicts pickled rows,
 # and says whether streamlit came along (it must not: the file must not need the app).
@@ -201,7 +198,6 @@ def test_model_card_escapes_markdown_in_user_text():
     assert "\\[click\\]\\(http" in rendered
 
 
-@pytest.mark.skipif(not HAS_TORCH_MODELS, reason="core/torch_models.py (torch helper) is not there yet")
 @pytest.mark.parametrize("task", ["regression", "binary"])
 def test_torch_pipeline_loads_in_a_cpu_only_process(task, tmp_path):
     small = {"hidden_layers": "8", "epochs": 30}
@@ -220,7 +216,6 @@ def test_torch_pipeline_loads_in_a_cpu_only_process(task, tmp_path):
         assert got["predict"] == expected.tolist()
 
 
-@pytest.mark.skipif(not HAS_TORCH_MODELS, reason="core/torch_models.py (torch helper) is not there yet")
 def test_cuda_trained_torch_model_verifies_on_cpu(monkeypatch):
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():

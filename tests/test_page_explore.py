@@ -158,7 +158,6 @@ def test_html_and_markdown_in_names_and_an_empty_frame_do_not_break_a_tab(label)
     assert not empty.exception
 
 
-@pytest.mark.skipif(not (ROOT / "pages" / "data.py").exists(), reason="the Data page is not written yet")
 def test_explore_runs_under_the_entry():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
     at.run()

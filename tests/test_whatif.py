@@ -1,6 +1,5 @@
 """What-if: the form from the schema, starting rows, one-row predictions equal to the Pipeline's."""
 
-import importlib.util
 
 import numpy as np
 import pandas as pd
@@ -10,8 +9,6 @@ from fitted_runs import house_frame, house_run, loan_frame, loan_run, make_run, 
 from core import whatif
 from core.schema import feature_schema
 from core.whatif import WhatIfError
-
-HAS_EXPLAIN = importlib.util.find_spec("core.explain") is not None
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +143,6 @@ def test_text_feature_in_the_form_predicts():
     assert good.prediction == 1 and bad.prediction == 0
 
 
-@pytest.mark.skipif(not HAS_EXPLAIN, reason="core/explain.py (explain helper) is not there yet")
 @pytest.mark.parametrize("model", ["linear_regression", "random_forest"])
 def test_what_if_row_comes_with_a_waterfall(model):
     run = make_run(house_frame(n=200), "MEDV", model)
@@ -156,7 +152,6 @@ def test_what_if_row_comes_with_a_waterfall(model):
     assert len(result.waterfall.data) >= 1
 
 
-@pytest.mark.skipif(not HAS_EXPLAIN, reason="core/explain.py (explain helper) is not there yet")
 @pytest.mark.parametrize(
     ("model", "params"),
     [("ridge", None), ("gradient_boosting", None), ("torch_mlp", {"hidden_layers": "8", "epochs": 20})],
